@@ -1,0 +1,191 @@
+//===- LMOps.td - lm dialect operations --------------------*- tablegen -*-===//
+#ifndef LM_OPS_TD
+#define LM_OPS_TD
+
+include "lm/Dialect/LMBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/CallInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class LM_BinaryOp<string mnemonic, string what>
+    : LM_Op<mnemonic, [Pure, SameOperandsAndResultType,
+                       DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "elementwise " # what;
+  let description = "Elementwise " # what # " of two tensors of one shape. "
+    # "Broadcasting is explicit (`lm.broadcast`), so the VJP never reduces.";
+  let arguments = (ins LM_FloatTensor:$lhs, LM_FloatTensor:$rhs);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def LM_AddOp : LM_BinaryOp<"add", "sum">;
+def LM_SubOp : LM_BinaryOp<"sub", "difference">;
+def LM_MulOp : LM_BinaryOp<"mul", "product">;
+def LM_DivOp : LM_BinaryOp<"div", "quotient">;
+
+class LM_UnaryOp<string mnemonic, string what>
+    : LM_Op<mnemonic, [Pure, SameOperandsAndResultType,
+                       DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "elementwise " # what;
+  let description = "Applies " # what # " to every element.";
+  let arguments = (ins LM_FloatTensor:$input);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def LM_NegOp  : LM_UnaryOp<"neg", "negation">;
+def LM_ExpOp  : LM_UnaryOp<"exp", "the exponential">;
+def LM_LogOp  : LM_UnaryOp<"log", "the natural logarithm">;
+def LM_SqrtOp : LM_UnaryOp<"sqrt", "the square root">;
+def LM_TanhOp : LM_UnaryOp<"tanh", "the hyperbolic tangent">;
+def LM_ReluOp : LM_UnaryOp<"relu", "max(x, 0)">;
+def LM_StepOp : LM_Op<"step", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise Heaviside step (1 where x > 0, else 0)";
+  let description = [{
+    The derivative of `relu`; appears in gradient programs. Not
+    differentiable itself (its derivative is zero almost everywhere).
+  }];
+  let arguments = (ins LM_FloatTensor:$input);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def LM_PowOp : LM_Op<"pow", [Pure, SameOperandsAndResultType,
+                     DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "elementwise power with a constant exponent";
+  let description = [{
+    `%y = lm.pow %x {exponent = 2.0} : tensor<4xf32>` computes x^2.
+  }];
+  let arguments = (ins LM_FloatTensor:$input, F64Attr:$exponent);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Shape and contraction
+//===----------------------------------------------------------------------===//
+
+def LM_EinsumOp : LM_Op<"einsum", [Pure,
+                        DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "Einstein summation over one to three tensors";
+  let description = [{
+    `spec` names every dimension with a letter: inputs are separated by
+    commas, `->` precedes the result. Letters missing from the result are
+    summed over. A letter's extent must agree wherever it appears.
+
+    ```mlir
+    %y = lm.einsum "bk,nk->bn" %x, %w : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$spec, Variadic<LM_FloatTensor>:$inputs);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$spec $inputs attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The letters of each input and of the result.
+    void parseSpec(::llvm::SmallVectorImpl<std::string> &inputs, std::string &output);
+  }];
+}
+
+def LM_TransposeOp : LM_Op<"transpose", [Pure,
+                           DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "permutes dimensions";
+  let description = [{
+    Result dimension `i` is input dimension `perm[i]`.
+  }];
+  let arguments = (ins LM_FloatTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input $perm attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def LM_BroadcastOp : LM_Op<"broadcast", [Pure,
+                           DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "broadcasts a tensor to a larger shape";
+  let description = [{
+    Input dimension `i` becomes result dimension `dims[i]` (same extent, in
+    increasing order); every other result dimension is new and repeats the
+    input. Its VJP is `lm.reduce_sum` over the new dimensions.
+
+    ```mlir
+    %b2 = lm.broadcast %b [1] : tensor<3xf32> -> tensor<8x3xf32>
+    ```
+  }];
+  let arguments = (ins LM_FloatTensor:$input, DenseI64ArrayAttr:$dims);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input $dims attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def LM_ReduceSumOp : LM_Op<"reduce_sum", [Pure,
+                           DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "sums over the given dimensions";
+  let description = [{
+    The result drops the reduced dimensions.
+    ```mlir
+    %s = lm.reduce_sum %x [0] : tensor<8x3xf32> -> tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins LM_FloatTensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input $axes attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def LM_ReshapeOp : LM_Op<"reshape", [Pure,
+                         DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "reinterprets a tensor with another shape of the same size";
+  let description = "Row-major order is kept.";
+  let arguments = (ins LM_FloatTensor:$input);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+def LM_MseOp : LM_Op<"mse", [Pure, AllTypesMatch<["prediction", "target"]>,
+                     DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "mean squared error";
+  let description = [{
+    `mean((prediction - target)^2)` over all elements, as a 0-d tensor.
+  }];
+  let arguments = (ins LM_FloatTensor:$prediction, LM_FloatTensor:$target);
+  let results = (outs LM_ScalarTensor:$result);
+  let assemblyFormat = "$prediction `,` $target attr-dict `:` type($prediction) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Differentiation
+//===----------------------------------------------------------------------===//
+
+def LM_ValueAndGradOp : LM_Op<"value_and_grad",
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "calls a function and returns its value and gradient";
+  let description = [{
+    Calls `callee` (which returns one 0-d tensor) and also returns its
+    gradient with respect to the first `num_wrt` operands. `--lm-autodiff`
+    generates the gradient function and replaces this op with a call to it.
+
+    ```mlir
+    %l, %gw = lm.value_and_grad @loss(%w, %x) {num_wrt = 1 : i64}
+        : (tensor<3x4xf32>, tensor<8x4xf32>) -> (tensor<f32>, tensor<3x4xf32>)
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$callee, Variadic<AnyType>:$operands,
+                       I64Attr:$num_wrt);
+  let results = (outs Variadic<AnyType>:$results);
+  let assemblyFormat = [{
+    $callee `(` $operands `)` attr-dict `:` functional-type($operands, $results)
+  }];
+}
+
+#endif

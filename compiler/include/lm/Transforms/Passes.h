@@ -1,0 +1,23 @@
+//===- Passes.h - lm passes and pipelines ----------------------*- C++ -*-===//
+#ifndef LM_TRANSFORMS_PASSES_H
+#define LM_TRANSFORMS_PASSES_H
+
+#include "lm/Dialect/LMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace lm {
+
+#define GEN_PASS_DECL
+#include "lm/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "lm/Transforms/Passes.h.inc"
+
+
+} // namespace lm
+
+#endif

@@ -1,0 +1,32 @@
+//===- Passes.td - lm passes -------------------------------*- tablegen -*-===//
+#ifndef LM_PASSES_TD
+#define LM_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LMAutodiff : Pass<"lm-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation of lm functions";
+  let description = [{
+    For every `lm.value_and_grad @f(...)`, generates `@f_grad` (once per
+    callee and wrt count) that recomputes the primal, then walks it in reverse
+    applying each op's `DifferentiableOpInterface::buildVJP`, accumulating
+    cotangents with `lm.add`; the op is replaced by a `func.call` to it.
+  }];
+  let dependentDialects = ["::lm::LMDialect", "::mlir::func::FuncDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def ConvertLMToLinalg : Pass<"convert-lm-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lowers lm ops to linalg, tensor, arith and math";
+  let description = [{
+    Elementwise ops and reductions become `linalg.generic`; `lm.einsum`
+    becomes a `linalg.generic` with one indexing map per operand (zero-filled
+    accumulator); shape ops become tensor/linalg shape ops.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif

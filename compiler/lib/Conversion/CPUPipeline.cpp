@@ -1,0 +1,55 @@
+//===- CPUPipeline.cpp - lm → LLVM dialect for the host CPU ---------------===//
+//
+// Two halves, so `lmc emit` can stop in between:
+//   linalg: inline everything into the entry points, lm → linalg, fuse
+//           elementwise chains, clean up;
+//   llvm:   bufferize (function results become out-parameters), free
+//           temporaries, loops, LLVM dialect with bare-pointer entry points.
+// This is the correct-first reference path; tiling and vectorization come
+// with the performance work.
+//
+//===----------------------------------------------------------------------===//
+#include "lm/Conversion/Pipeline.h"
+#include "lm/Transforms/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+static const char *const kLinalgPipeline =
+    "inline,symbol-dce,canonicalize,cse,convert-lm-to-linalg,canonicalize,"
+    "linalg-fuse-elementwise-ops,canonicalize,cse";
+
+static const char *const kLLVMPipeline =
+    "eliminate-empty-tensors,empty-tensor-to-alloc-tensor,"
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "drop-equivalent-buffer-results,buffer-results-to-out-params{hoist-static-allocs},"
+    "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+    "expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,"
+    "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"
+    "convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
+    "reconcile-unrealized-casts,canonicalize";
+
+LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to) {
+  if (from < Stage::Grad && to >= Stage::Grad)
+    pm.addPass(createLMAutodiff());
+  if (from < Stage::Linalg && to >= Stage::Linalg &&
+      failed(parsePassPipeline(kLinalgPipeline, pm)))
+    return failure();
+  if (from < Stage::LLVM && to >= Stage::LLVM && failed(parsePassPipeline(kLLVMPipeline, pm)))
+    return failure();
+  return success();
+}
+
+void lm::registerPipelines() {
+  PassPipelineRegistration<>("lm-to-linalg", "autodiff, then lm → fused linalg on tensors",
+                             [](OpPassManager &pm) {
+                               (void)buildPipeline(pm, Stage::Lm, Stage::Linalg);
+                             });
+  PassPipelineRegistration<>("lm-cpu-pipeline", "lm → LLVM dialect for the host CPU",
+                             [](OpPassManager &pm) {
+                               (void)buildPipeline(pm, Stage::Lm, Stage::LLVM);
+                             });
+}

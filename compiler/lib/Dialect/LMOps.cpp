@@ -1,0 +1,376 @@
+//===- LMOps.cpp - lm dialect: verifiers and VJP rules --------------------===//
+//
+// Each op's verifier and its vector-Jacobian product live here side by side,
+// so an op's math is in one place. VJPs are written in lm ops (the gradient of
+// an einsum is an einsum), so gradient programs go through the same pipeline.
+//
+//===----------------------------------------------------------------------===//
+#include "lm/Dialect/LMDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Transforms/InliningUtils.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+using namespace lm;
+
+#include "lm/Dialect/LMDialect.cpp.inc"
+#include "lm/Dialect/LMInterfaces.cpp.inc"
+
+namespace {
+/// lm ops are pure tensor computations: inlining them anywhere is legal.
+struct LMInlinerInterface : DialectInlinerInterface {
+  using DialectInlinerInterface::DialectInlinerInterface;
+  bool isLegalToInline(Operation *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+};
+} // namespace
+
+void LMDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "lm/Dialect/LMOps.cpp.inc"
+      >();
+  addInterfaces<LMInlinerInterface>();
+}
+
+//===----------------------------------------------------------------------===//
+// Helpers for VJP rules
+//===----------------------------------------------------------------------===//
+
+static RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+/// A tensor of the type of `like` filled with `value`.
+static Value splat(OpBuilder &b, Location loc, Value like, double value) {
+  auto type = tensorType(like);
+  return b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), value)));
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise VJPs
+//===----------------------------------------------------------------------===//
+
+void AddOp::buildVJP(OpBuilder &, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.append({ct[0], ct[0]});
+}
+
+void SubOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.append({ct[0], b.create<NegOp>(getLoc(), ct[0])});
+}
+
+void MulOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.push_back(b.create<MulOp>(getLoc(), ct[0], getRhs()));
+  out.push_back(b.create<MulOp>(getLoc(), ct[0], getLhs()));
+}
+
+// d(a/b) = da/b - a db / b^2 = da/b - (a/b) db / b
+void DivOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  Value da = b.create<DivOp>(loc, ct[0], getRhs());
+  Value q = b.create<DivOp>(loc, getResult(), getRhs());
+  out.push_back(da);
+  out.push_back(b.create<NegOp>(loc, b.create<MulOp>(loc, ct[0], q)));
+}
+
+void NegOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.push_back(b.create<NegOp>(getLoc(), ct[0]));
+}
+
+void ExpOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.push_back(b.create<MulOp>(getLoc(), ct[0], getResult()));
+}
+
+void LogOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.push_back(b.create<DivOp>(getLoc(), ct[0], getInput()));
+}
+
+// d sqrt(x) = dx / (2 sqrt(x))
+void SqrtOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  Value twice = b.create<AddOp>(loc, getResult(), getResult());
+  out.push_back(b.create<DivOp>(loc, ct[0], twice));
+}
+
+// d tanh(x) = (1 - tanh(x)^2) dx
+void TanhOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  Value y = getResult();
+  Value one = splat(b, loc, y, 1.0);
+  Value d = b.create<SubOp>(loc, one, b.create<MulOp>(loc, y, y));
+  out.push_back(b.create<MulOp>(loc, ct[0], d));
+}
+
+void ReluOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  out.push_back(b.create<MulOp>(loc, ct[0], b.create<StepOp>(loc, getInput())));
+}
+
+// d x^c = c x^(c-1) dx
+void PowOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  double c = getExponent().convertToDouble();
+  Value d = c == 2.0 ? getInput()
+                     : b.create<PowOp>(loc, getInput(), b.getF64FloatAttr(c - 1))
+                           .getResult();
+  Value scaled = b.create<MulOp>(loc, d, splat(b, loc, d, c));
+  out.push_back(b.create<MulOp>(loc, ct[0], scaled));
+}
+
+//===----------------------------------------------------------------------===//
+// EinsumOp
+//===----------------------------------------------------------------------===//
+
+void EinsumOp::parseSpec(SmallVectorImpl<std::string> &inputs, std::string &output) {
+  StringRef spec = getSpec();
+  auto [lhs, rhs] = spec.split("->");
+  SmallVector<StringRef> parts;
+  lhs.split(parts, ',');
+  for (StringRef p : parts)
+    inputs.push_back(p.trim().str());
+  output = rhs.trim().str();
+}
+
+LogicalResult EinsumOp::verify() {
+  StringRef spec = getSpec();
+  if (!spec.contains("->"))
+    return emitOpError("spec '") << spec << "' has no '->'";
+  SmallVector<std::string> ins;
+  std::string out;
+  parseSpec(ins, out);
+  if (ins.size() != getInputs().size())
+    return emitOpError("spec names ") << ins.size() << " inputs but "
+                                      << getInputs().size() << " were given";
+  if (ins.empty() || ins.size() > 3)
+    return emitOpError("takes one to three inputs");
+  llvm::DenseMap<char, int64_t> extent;
+  auto check = [&](StringRef letters, RankedTensorType type,
+                   StringRef what) -> LogicalResult {
+    if ((int64_t)letters.size() != type.getRank())
+      return emitOpError() << what << " has rank " << type.getRank()
+                           << " but the spec gives it " << letters.size()
+                           << " letters ('" << letters << "')";
+    for (auto [i, c] : llvm::enumerate(letters)) {
+      if (!llvm::isAlpha(c))
+        return emitOpError("spec letter '") << c << "' is not a letter";
+      if (llvm::count(letters, c) != 1)
+        return emitOpError("letter '") << c << "' repeats within one operand";
+      auto [it, inserted] = extent.try_emplace(c, type.getDimSize(i));
+      if (!inserted && it->second != type.getDimSize(i))
+        return emitOpError("letter '")
+               << c << "' has extent " << it->second << " and "
+               << type.getDimSize(i);
+    }
+    return success();
+  };
+  for (auto [i, letters] : llvm::enumerate(ins))
+    if (failed(check(letters, tensorType(getInputs()[i]), "input #" + std::to_string(i))))
+      return failure();
+  for (char c : out)
+    if (!extent.count(c))
+      return emitOpError("result letter '") << c << "' appears in no input";
+  return check(out, getType(), "result");
+}
+
+// The cotangent of input i contracts the result cotangent with the other
+// inputs: einsum("<out>,<others>-><in_i>"). Letters of input i that appear
+// nowhere else (summed in the forward pass) are broadcast back.
+void EinsumOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  SmallVector<std::string> ins;
+  std::string res;
+  parseSpec(ins, res);
+  for (auto [i, letters] : llvm::enumerate(ins)) {
+    std::string spec = res;
+    SmallVector<Value> operands{ct[0]};
+    std::string available = res;
+    for (auto [j, other] : llvm::enumerate(ins)) {
+      if (j == i)
+        continue;
+      spec += "," + other;
+      available += other;
+      operands.push_back(getInputs()[j]);
+    }
+    // Letters of input i found in no other operand are summed away in the
+    // forward pass: the cotangent is constant along them.
+    std::string kept, dropped;
+    for (char c : letters)
+      (available.find(c) != std::string::npos ? kept : dropped) += c;
+    RankedTensorType inType = tensorType(getInputs()[i]);
+    if (dropped.empty()) {
+      out.push_back(b.create<EinsumOp>(loc, inType, b.getStringAttr(spec + "->" + letters),
+                                       operands));
+      continue;
+    }
+    SmallVector<int64_t> keptShape;
+    SmallVector<int64_t> dims;
+    for (auto [d, c] : llvm::enumerate(letters))
+      if (kept.find(c) != std::string::npos) {
+        keptShape.push_back(inType.getDimSize(d));
+        dims.push_back(d);
+      }
+    auto keptType = RankedTensorType::get(keptShape, inType.getElementType());
+    Value partial = b.create<EinsumOp>(loc, keptType, b.getStringAttr(spec + "->" + kept),
+                                       operands);
+    out.push_back(b.create<BroadcastOp>(loc, inType, partial, b.getDenseI64ArrayAttr(dims)));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// TransposeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult TransposeOp::verify() {
+  auto in = tensorType(getInput());
+  ArrayRef<int64_t> perm = getPerm();
+  if ((int64_t)perm.size() != in.getRank())
+    return emitOpError("permutation has ") << perm.size()
+                                           << " entries for rank " << in.getRank();
+  SmallVector<bool> seen(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm)) {
+    if (p < 0 || p >= (int64_t)perm.size() || seen[p])
+      return emitOpError("perm is not a permutation");
+    seen[p] = true;
+    if (getType().getDimSize(i) != in.getDimSize(p))
+      return emitOpError("result dimension ") << i << " should be " << in.getDimSize(p);
+  }
+  return success();
+}
+
+void TransposeOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  ArrayRef<int64_t> perm = getPerm();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = i;
+  out.push_back(b.create<TransposeOp>(getLoc(), getInput().getType(), ct[0],
+                                      b.getDenseI64ArrayAttr(inverse)));
+}
+
+//===----------------------------------------------------------------------===//
+// BroadcastOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult BroadcastOp::verify() {
+  auto in = tensorType(getInput());
+  ArrayRef<int64_t> dims = getDims();
+  if ((int64_t)dims.size() != in.getRank())
+    return emitOpError("needs one result dimension per input dimension");
+  for (auto [i, d] : llvm::enumerate(dims)) {
+    if (d < 0 || d >= getType().getRank() || (i > 0 && d <= dims[i - 1]))
+      return emitOpError("dims must be increasing result dimensions");
+    if (getType().getDimSize(d) != in.getDimSize(i))
+      return emitOpError("input dimension ")
+             << i << " (" << in.getDimSize(i) << ") differs from result dimension "
+             << d << " (" << getType().getDimSize(d) << ")";
+  }
+  return success();
+}
+
+void BroadcastOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  SmallVector<int64_t> axes;
+  for (int64_t d = 0; d < getType().getRank(); ++d)
+    if (!llvm::is_contained(getDims(), d))
+      axes.push_back(d);
+  out.push_back(b.create<ReduceSumOp>(getLoc(), getInput().getType(), ct[0],
+                                      b.getDenseI64ArrayAttr(axes)));
+}
+
+//===----------------------------------------------------------------------===//
+// ReduceSumOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReduceSumOp::verify() {
+  auto in = tensorType(getInput());
+  SmallVector<int64_t> expected;
+  for (int64_t a : getAxes())
+    if (a < 0 || a >= in.getRank())
+      return emitOpError("axis ") << a << " is out of range for rank " << in.getRank();
+  for (int64_t d = 0; d < in.getRank(); ++d)
+    if (!llvm::is_contained(getAxes(), d))
+      expected.push_back(in.getDimSize(d));
+  if (getType().getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("result shape does not match the input without the reduced axes");
+  return success();
+}
+
+void ReduceSumOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < tensorType(getInput()).getRank(); ++d)
+    if (!llvm::is_contained(getAxes(), d))
+      dims.push_back(d);
+  out.push_back(b.create<BroadcastOp>(getLoc(), getInput().getType(), ct[0],
+                                      b.getDenseI64ArrayAttr(dims)));
+}
+
+//===----------------------------------------------------------------------===//
+// ReshapeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  if (tensorType(getInput()).getNumElements() != getType().getNumElements())
+    return emitOpError("changes the number of elements");
+  return success();
+}
+
+void ReshapeOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.push_back(b.create<ReshapeOp>(getLoc(), getInput().getType(), ct[0]));
+}
+
+//===----------------------------------------------------------------------===//
+// MseOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MseOp::verify() {
+  if (getPrediction().getType() != getTarget().getType())
+    return emitOpError("prediction and target differ in type: ")
+           << getPrediction().getType() << " vs " << getTarget().getType();
+  return success();
+}
+
+// d/dpred mean((pred - y)^2) = 2 (pred - y) / N, scaled by the cotangent.
+void MseOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  auto type = tensorType(getPrediction());
+  Value diff = b.create<SubOp>(loc, getPrediction(), getTarget());
+  SmallVector<int64_t> noDims;
+  Value scale = b.create<MulOp>(
+      loc, ct[0], splat(b, loc, ct[0], 2.0 / double(type.getNumElements())));
+  Value wide = b.create<BroadcastOp>(loc, type, scale, b.getDenseI64ArrayAttr(noDims));
+  Value dPred = b.create<MulOp>(loc, diff, wide);
+  out.push_back(dPred);
+  out.push_back(b.create<NegOp>(loc, dPred));
+}
+
+//===----------------------------------------------------------------------===//
+// ValueAndGradOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ValueAndGradOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  auto fn = symbols.lookupNearestSymbolFrom<func::FuncOp>(*this, getCalleeAttr());
+  if (!fn)
+    return emitOpError("'") << getCallee() << "' does not name a function";
+  FunctionType type = fn.getFunctionType();
+  if (type.getInputs() != getOperands().getTypes())
+    return emitOpError("operand types do not match '") << getCallee() << "'";
+  if (type.getNumResults() != 1 || !isa<RankedTensorType>(type.getResult(0)) ||
+      cast<RankedTensorType>(type.getResult(0)).getRank() != 0)
+    return emitOpError("'") << getCallee() << "' must return one 0-d tensor";
+  int64_t n = getNumWrt();
+  if (n < 0 || n > (int64_t)getOperands().size())
+    return emitOpError("num_wrt is out of range");
+  if ((int64_t)getNumResults() != n + 1 || getResult(0).getType() != type.getResult(0))
+    return emitOpError("must return the value and one gradient per wrt operand");
+  for (int64_t i = 0; i < n; ++i)
+    if (getResult(i + 1).getType() != getOperands()[i].getType())
+      return emitOpError("gradient #") << i << " must have its operand's type";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "lm/Dialect/LMOps.cpp.inc"

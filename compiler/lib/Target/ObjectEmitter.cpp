@@ -1,0 +1,154 @@
+//===- ObjectEmitter.cpp --------------------------------------------------===//
+#include "lm/Target/ObjectEmitter.h"
+
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+using namespace lm;
+
+#ifndef LM_LINKER_DRIVER
+#define LM_LINKER_DRIVER "c++"
+#endif
+
+static std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)initialized;
+  std::string triple = llvm::sys::getProcessTriple();
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  llvm::SubtargetFeatures features;
+  for (const auto &[name, on] : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(name, on);
+  llvm::TargetOptions opts;
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features.getString(), opts, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+}
+
+std::unique_ptr<llvm::Module>
+lm::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
+                      const std::string &descriptorJson,
+                      const std::vector<std::string> &entries, std::string &error) {
+  mlir::registerBuiltinDialectTranslation(*module.getContext());
+  mlir::registerLLVMDialectTranslation(*module.getContext());
+  auto llvmModule = mlir::translateModuleToLLVMIR(module, llvmCtx, "lm");
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  auto tm = hostMachine(error);
+  if (!tm)
+    return nullptr;
+  llvmModule->setDataLayout(tm->createDataLayout());
+  llvmModule->setTargetTriple(tm->getTargetTriple().str());
+
+  // Packed wrappers and the entry table.
+  llvm::IRBuilder<> b(llvmCtx);
+  llvm::Type *ptr = b.getPtrTy();
+  std::vector<llvm::Constant *> table;
+  for (const std::string &name : entries) {
+    llvm::Function *f = llvmModule->getFunction(name);
+    if (!f) {
+      error = "entry point '" + name + "' is missing from the generated code";
+      return nullptr;
+    }
+    auto *wrapper = llvm::Function::Create(
+        llvm::FunctionType::get(b.getVoidTy(), {ptr}, false),
+        llvm::GlobalValue::InternalLinkage, name + "_packed", *llvmModule);
+    b.SetInsertPoint(llvm::BasicBlock::Create(llvmCtx, "entry", wrapper));
+    std::vector<llvm::Value *> args;
+    for (auto [i, param] : llvm::enumerate(f->args())) {
+      if (!param.getType()->isPointerTy()) {
+        error = "entry point '" + name + "' takes a non-pointer argument";
+        return nullptr;
+      }
+      llvm::Value *slot = b.CreateConstGEP1_64(ptr, wrapper->getArg(0), i);
+      args.push_back(b.CreateLoad(ptr, slot));
+    }
+    b.CreateCall(f, args);
+    b.CreateRetVoid();
+    table.push_back(wrapper);
+  }
+  auto *tableType = llvm::ArrayType::get(ptr, table.size());
+  new llvm::GlobalVariable(*llvmModule, tableType, true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantArray::get(tableType, table), "lm_entries");
+  new llvm::GlobalVariable(*llvmModule, b.getInt64Ty(), true,
+                           llvm::GlobalValue::ExternalLinkage,
+                           b.getInt64(table.size()), "lm_num_entries");
+  auto *json = llvm::ConstantDataArray::getString(llvmCtx, descriptorJson, true);
+  new llvm::GlobalVariable(*llvmModule, json->getType(), true,
+                           llvm::GlobalValue::ExternalLinkage, json, "lm_descriptor");
+
+  if (llvm::verifyModule(*llvmModule, &llvm::errs())) {
+    error = "the generated LLVM IR does not verify";
+    return nullptr;
+  }
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassBuilder pb(tm.get());
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*llvmModule, mam);
+  return llvmModule;
+}
+
+bool lm::emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &os, bool assembly,
+                         std::string &error) {
+  auto tm = hostMachine(error);
+  if (!tm)
+    return false;
+  llvm::legacy::PassManager pm;
+  if (tm->addPassesToEmitFile(pm, os, nullptr,
+                              assembly ? llvm::CodeGenFileType::AssemblyFile
+                                       : llvm::CodeGenFileType::ObjectFile)) {
+    error = "the host target cannot emit this file type";
+    return false;
+  }
+  pm.run(module);
+  return true;
+}
+
+bool lm::linkExecutable(const std::string &objectPath, const std::string &runtimeLib,
+                        const std::string &outPath, std::string &error) {
+  std::string driver = LM_LINKER_DRIVER;
+  if (const char *env = std::getenv("LM_CXX"))
+    driver = env;
+  auto found = llvm::sys::findProgramByName(driver);
+  if (!found) {
+    error = "cannot find the linker driver '" + driver + "' (set LM_CXX)";
+    return false;
+  }
+  std::vector<llvm::StringRef> args = {*found,     objectPath, runtimeLib, "-o",
+                                       outPath,    "-lm",      "-lpthread"};
+  std::string msg;
+  int rc = llvm::sys::ExecuteAndWait(*found, args, std::nullopt, {}, 0, 0, &msg);
+  if (rc != 0) {
+    error = "linking failed (" + driver + " exited with " + std::to_string(rc) + ")" +
+            (msg.empty() ? "" : ": " + msg);
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,90 @@
+//===- Runtime.h - liblmrt: running a compiled experiment ------*- C++ -*-===//
+//
+// The runtime owns main(): it reads the descriptor the compiler embedded,
+// parses run-time flags, builds the data, initializes parameters, runs the
+// training loop, calls the compiled observables on schedule and writes
+// metrics.csv (one row per observation, flushed as written) and run.json.
+// All model math happens in generated code; the runtime moves buffers.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LM_RUNTIME_H
+#define LM_RUNTIME_H
+
+#include "lm/abi.h"
+
+#include <nlohmann/json.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lm::rt {
+
+using json = nlohmann::json;
+
+/// A user-facing error: printed as "error: <message>" and exit code `code`.
+struct Error {
+  std::string message;
+  int code = 2;
+};
+
+/// Values of the experiment's flags (declared order), with defaults from the
+/// descriptor and `--name value` overrides. Compile-time flags may only be
+/// given the value the executable was built with.
+struct FlagValues {
+  std::vector<double> values;
+  std::vector<std::string> names;
+  json asJson(const json &desc) const;
+};
+
+/// Runtime options that are not experiment flags.
+struct Options {
+  std::string outDir;
+  bool help = false;
+  bool quiet = false;
+  int checkGrad = 0; // > 0: gradient check along this many random directions
+  double checkGradTol = 1e-2;
+  double checkGradEps = 3e-3;
+};
+
+/// Parses argv against the descriptor's flags. Throws Error.
+FlagValues parseFlags(const json &desc, const std::vector<std::string> &args, Options &opts);
+std::string helpText(const json &desc, const std::string &argv0);
+
+/// A dataset split: x [n, xShape...], y [n, yShape...], row-major f32.
+struct Split {
+  int64_t n = 0;
+  int64_t xSize = 1, ySize = 1; // per example
+  std::vector<float> x, y;
+};
+
+struct Dataset {
+  Split train, test;
+};
+
+/// Calls a compiled function by name: `args` are the buffers in ABI order.
+class Entries {
+public:
+  Entries(const json &desc, const lm_entry_fn *table, int64_t count);
+  void call(const std::string &name, std::vector<void *> args) const;
+  bool has(const std::string &name) const { return index.count(name) != 0; }
+
+private:
+  std::map<std::string, lm_entry_fn> index;
+};
+
+/// Parameter initialization of one model group, element by element from the
+/// counter-based RNG keyed by (seed, group, parameter).
+std::vector<float> initGroup(const json &group, const std::vector<double> &hyper);
+
+/// Builds the experiment's data (see Tasks.cpp).
+Dataset makeDataset(const json &desc, const std::vector<double> &hyper, const Entries &entries,
+                    const std::map<std::string, std::vector<float>> &groupParams);
+
+/// Runs a whole experiment; returns the process exit code.
+int runExperiment(const char *descriptor, const lm_entry_fn *entries, int64_t numEntries,
+                  int argc, char **argv);
+
+} // namespace lm::rt
+
+#endif

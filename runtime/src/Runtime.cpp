@@ -1,0 +1,543 @@
+//===- Runtime.cpp - Flags, initialization, training loop, outputs --------===//
+#include "lm/Rng.h"
+#include "lm/Runtime.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace lm::rt;
+namespace fs = std::filesystem;
+
+//===----------------------------------------------------------------------===//
+// Flags
+//===----------------------------------------------------------------------===//
+
+static std::string formatValue(const json &flag, double v) {
+  std::string type = flag.at("type");
+  if (type == "bool")
+    return v != 0 ? "true" : "false";
+  std::ostringstream os;
+  if (type == "int")
+    os << int64_t(v);
+  else
+    os << v;
+  return os.str();
+}
+
+static double parseValue(const json &flag, const std::string &text) {
+  std::string type = flag.at("type");
+  std::string name = flag.at("name");
+  if (type == "bool") {
+    if (text == "true" || text == "1")
+      return 1;
+    if (text == "false" || text == "0")
+      return 0;
+    throw Error{"--" + name + " expects true or false, got '" + text + "'"};
+  }
+  char *end = nullptr;
+  errno = 0;
+  double v = type == "int" ? double(std::strtoll(text.c_str(), &end, 10))
+                           : std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(v))
+    throw Error{"--" + name + " expects " + (type == "int" ? "an integer" : "a number") +
+                ", got '" + text + "'"};
+  return v;
+}
+
+std::string lm::rt::helpText(const json &desc, const std::string &argv0) {
+  std::ostringstream os;
+  os << "usage: " << argv0 << " [--flag value]... [--out DIR]\n\n"
+     << "Experiment '" << desc.at("experiment").get<std::string>() << "'"
+     << " (compiled by lmc from " << desc.value("source", std::string("?")) << ")\n\n"
+     << "Run-time flags:\n";
+  std::ostringstream fixed;
+  for (const json &f : desc.at("flags")) {
+    std::string line = "  --" + f.at("name").get<std::string>() + " <" +
+                       f.at("type").get<std::string>() + ">";
+    std::string def = formatValue(f, f.at("default").get<double>());
+    if (f.at("compile_time").get<bool>())
+      fixed << "  " << f.at("name").get<std::string>() << " = " << def << "\n";
+    else
+      os << line << std::string(line.size() < 28 ? 28 - line.size() : 1, ' ') << "default "
+         << def << "\n";
+  }
+  os << "\nOther options:\n"
+     << "  --out DIR                   output directory (default runs/<experiment>)\n"
+     << "  --quiet                     no progress line or summary\n"
+     << "  --check-grad N              check the compiled gradient against central\n"
+     << "                              finite differences along N random directions\n"
+     << "  --check-grad-tol X          relative tolerance of that check (default 1e-2)\n"
+     << "  --help                      this text\n";
+  if (!fixed.str().empty())
+    os << "\nCompiled in (rebuild with `lmc build FILE --set name=value` to change):\n"
+       << fixed.str();
+  return os.str();
+}
+
+FlagValues lm::rt::parseFlags(const json &desc, const std::vector<std::string> &args,
+                              Options &opts) {
+  FlagValues fv;
+  const json &flags = desc.at("flags");
+  for (const json &f : flags) {
+    fv.names.push_back(f.at("name"));
+    fv.values.push_back(f.at("default").get<double>());
+  }
+  opts.outDir = "runs/" + desc.at("experiment").get<std::string>();
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "--help" || a == "-h") {
+      opts.help = true;
+      continue;
+    }
+    if (a == "--quiet") {
+      opts.quiet = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0)
+      throw Error{"unexpected argument '" + a + "' (flags look like --name value)"};
+    std::string name = a.substr(2), value;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      throw Error{"--" + name + " needs a value"};
+    }
+    auto number = [&](const char *what) {
+      char *end = nullptr;
+      double v = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end || !std::isfinite(v))
+        throw Error{"--" + name + " expects " + what + ", got '" + value + "'"};
+      return v;
+    };
+    if (name == "out") {
+      opts.outDir = value;
+      continue;
+    }
+    if (name == "check-grad") {
+      double v = number("a count");
+      if (v < 1 || v > 1000 || v != std::floor(v))
+        throw Error{"--check-grad expects a count in 1..1000"};
+      opts.checkGrad = int(v);
+      continue;
+    }
+    if (name == "check-grad-tol") {
+      opts.checkGradTol = number("a number");
+      continue;
+    }
+    auto it = std::find(fv.names.begin(), fv.names.end(), name);
+    if (it == fv.names.end())
+      throw Error{"unknown flag --" + name + " (see --help)"};
+    size_t k = it - fv.names.begin();
+    const json &f = flags[k];
+    double v = parseValue(f, value);
+    if (f.at("compile_time").get<bool>() && v != fv.values[k])
+      throw Error{"this executable was built with " + name + " = " +
+                  formatValue(f, fv.values[k]) + ", which fixes shapes; rebuild for " +
+                  formatValue(f, v) + " with `lmc build " +
+                  desc.value("source", std::string("FILE.lm")) + " --set " + name + "=" +
+                  value + "` (or use `lmc run`, which does it for you)"};
+    fv.values[k] = v;
+  }
+  return fv;
+}
+
+json FlagValues::asJson(const json &desc) const {
+  json out = json::object();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const json &f = desc.at("flags")[i];
+    std::string type = f.at("type");
+    if (type == "int")
+      out[names[i]] = int64_t(values[i]);
+    else if (type == "bool")
+      out[names[i]] = values[i] != 0;
+    else
+      out[names[i]] = values[i];
+  }
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Entries and parameters
+//===----------------------------------------------------------------------===//
+
+Entries::Entries(const json &desc, const lm_entry_fn *table, int64_t count) {
+  const json &names = desc.at("entries");
+  if (int64_t(names.size()) != count)
+    throw Error{"the descriptor lists " + std::to_string(names.size()) +
+                " entries but the executable has " + std::to_string(count)};
+  for (int64_t i = 0; i < count; ++i)
+    index[names[i].get<std::string>()] = table[i];
+}
+
+void Entries::call(const std::string &name, std::vector<void *> args) const {
+  auto it = index.find(name);
+  if (it == index.end())
+    throw Error{"missing compiled entry '" + name + "'"};
+  it->second(args.data());
+}
+
+std::vector<float> lm::rt::initGroup(const json &group, const std::vector<double> &hyper) {
+  std::vector<float> flat(std::max<int64_t>(group.at("size").get<int64_t>(), 1), 0.f);
+  uint64_t seed = uint64_t(int64_t(hyper.at(group.at("seed").get<int>())));
+  std::string gname = group.at("name");
+  for (const json &p : group.at("params")) {
+    int64_t off = p.at("offset"), size = p.at("size");
+    const json &init = p.at("init");
+    std::string kind = init.at("kind");
+    std::vector<double> args;
+    for (const json &a : init.at("args"))
+      args.push_back(hyper.at(a.get<int>()));
+    uint64_t key = streamKey(seed, "init/" + gname + "/" + p.at("name").get<std::string>());
+    for (int64_t j = 0; j < size; ++j) {
+      double v = 0;
+      if (kind == "normal")
+        v = args[0] + args[1] * normal(key, j);
+      else if (kind == "uniform")
+        v = args[0] + (args[1] - args[0]) * uniform01(key, j);
+      else if (kind == "ones")
+        v = 1;
+      else if (kind == "constant")
+        v = args[0];
+      flat[off + j] = float(v);
+    }
+  }
+  return flat;
+}
+
+//===----------------------------------------------------------------------===//
+// The run
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+struct Run {
+  const json &desc;
+  const Entries &entries;
+  Options opts;
+  FlagValues flags;
+  std::vector<double> hyper;
+  std::map<std::string, std::vector<float>> params; // per group
+  Dataset data;
+
+  std::ofstream csv;
+  json lastRow = json::object(), firstRow = json::object();
+  double observeSeconds = 0, trainSeconds = 0;
+  int64_t stepsDone = 0;
+  std::string status = "running";
+
+  double hyperAt(const json &idx) const { return hyper.at(idx.get<int>()); }
+
+  /// Loss and gradient of the trained group on one batch.
+  float lossAndGrad(std::vector<float> &p, const float *x, const float *y,
+                    std::vector<float> &grad) {
+    float loss = 0;
+    entries.call(desc.at("train").at("entry"),
+                 {p.data(), (void *)x, (void *)y, &loss, grad.data()});
+    return loss;
+  }
+
+  void observe(int64_t step, double batchLoss, Clock::time_point start) {
+    auto t0 = Clock::now();
+    json row = json::object();
+    row["step"] = step;
+    std::vector<float> &p = params.at(desc.at("train").at("group"));
+    std::vector<std::string> cells = {std::to_string(step), fmt(secondsSince(start)),
+                                      fmt(batchLoss)};
+    for (const json &item : desc.at("observe").at("items")) {
+      float out = 0;
+      if (item.contains("split")) {
+        Split &s = item.at("split") == "train" ? data.train : data.test;
+        entries.call(item.at("entry"), {p.data(), s.x.data(), s.y.data(), &out});
+      } else {
+        entries.call(item.at("entry"), {p.data(), &out});
+      }
+      row[item.at("name").get<std::string>()] = out;
+      cells.push_back(fmt(out));
+    }
+    for (size_t i = 0; i < cells.size(); ++i)
+      csv << (i ? "," : "") << cells[i];
+    csv << "\n";
+    csv.flush();
+    if (firstRow.empty())
+      firstRow = row;
+    lastRow = row;
+    observeSeconds += secondsSince(t0);
+  }
+
+  void writeRunJson(double totalSeconds) {
+    json run;
+    run["experiment"] = desc.at("experiment");
+    run["source"] = desc.value("source", "");
+    run["compiler"] = desc.value("compiler", json::object());
+    run["flags"] = flags.asJson(desc);
+    json compileTime = json::array();
+    for (const json &f : desc.at("flags"))
+      if (f.at("compile_time").get<bool>())
+        compileTime.push_back(f.at("name"));
+    run["compile_time_flags"] = compileTime;
+    run["status"] = status;
+    run["steps_done"] = stepsDone;
+    run["timings"] = {{"total_s", totalSeconds},
+                      {"train_s", trainSeconds},
+                      {"observe_s", observeSeconds}};
+    run["first"] = firstRow;
+    run["last"] = lastRow;
+    json legend = {{"step", "optimizer steps taken before this observation"},
+                   {"time_s", "wall-clock seconds since training started"},
+                   {"batch_loss", "training loss of the most recent minibatch"}};
+    for (const json &item : desc.at("observe").at("items"))
+      legend[item.at("name").get<std::string>()] =
+          item.contains("split") ? "observable over data." + item.at("split").get<std::string>()
+                                 : "observable";
+    run["legend"] = legend;
+    std::ofstream os(fs::path(opts.outDir) / "run.json");
+    os << run.dump(2) << "\n";
+  }
+
+  int checkGradient() {
+    const json &train = desc.at("train");
+    std::vector<float> &p = params.at(train.at("group"));
+    int64_t b = train.at("batch");
+    std::vector<float> grad(p.size()), scratch(p.size());
+    const float *x = data.train.x.data(), *y = data.train.y.data();
+    float loss = lossAndGrad(p, x, y, grad);
+    double eps = opts.checkGradEps, worst = 0;
+    uint64_t key = streamKey(0, "check-grad");
+    std::cout << "gradient check: " << opts.checkGrad << " random directions, batch " << b
+              << ", loss " << loss << ", eps " << eps << "\n";
+    for (int k = 0; k < opts.checkGrad; ++k) {
+      std::vector<double> dir(p.size());
+      double norm = 0;
+      for (size_t i = 0; i < p.size(); ++i) {
+        dir[i] = normal(key, uint64_t(k) * p.size() + i);
+        norm += dir[i] * dir[i];
+      }
+      norm = std::sqrt(norm);
+      double ad = 0;
+      for (size_t i = 0; i < p.size(); ++i) {
+        dir[i] /= norm;
+        ad += double(grad[i]) * dir[i];
+      }
+      auto lossAt = [&](double t) {
+        std::vector<float> q(p.size());
+        for (size_t i = 0; i < p.size(); ++i)
+          q[i] = float(p[i] + t * dir[i]);
+        return double(lossAndGrad(q, x, y, scratch));
+      };
+      double fd = (lossAt(eps) - lossAt(-eps)) / (2 * eps);
+      double rel = std::fabs(fd - ad) / std::max({std::fabs(fd), std::fabs(ad), 1e-6});
+      worst = std::max(worst, rel);
+      std::cout << "  direction " << k << ": autodiff " << fmt(ad) << "  finite-diff "
+                << fmt(fd) << "  rel.err " << fmt(rel) << "\n";
+    }
+    bool ok = worst <= opts.checkGradTol;
+    std::cout << "max relative error " << fmt(worst) << (ok ? " <= " : " > ") << "tolerance "
+              << fmt(opts.checkGradTol) << ": " << (ok ? "PASSED" : "FAILED") << "\n";
+    return ok ? 0 : 1;
+  }
+
+  int train() {
+    const json &tr = desc.at("train");
+    std::vector<float> &p = params.at(tr.at("group"));
+    int64_t steps = int64_t(hyperAt(tr.at("steps")));
+    int64_t b = tr.at("batch");
+    const json &opt = tr.at("optimizer");
+    std::string kind = opt.at("kind");
+    double lr = hyperAt(opt.at("lr"));
+    double momentum = opt.contains("momentum") ? hyperAt(opt.at("momentum")) : 0;
+    bool nesterov = opt.contains("nesterov") && hyperAt(opt.at("nesterov")) != 0;
+    double wd = opt.contains("weight_decay") ? hyperAt(opt.at("weight_decay")) : 0;
+    int64_t every = desc.at("observe").at("every").get<int>() >= 0
+                        ? int64_t(hyperAt(desc.at("observe").at("every")))
+                        : 0;
+    if (steps < 0)
+      throw Error{"steps must not be negative (got " + std::to_string(steps) + ")"};
+    if (!(lr > 0) || !std::isfinite(lr))
+      throw Error{"the learning rate must be positive (got " + fmt(lr) + ")"};
+    if (every < 0)
+      throw Error{"observe every N steps: N must be positive"};
+
+    Split &s = data.train;
+    std::vector<float> grad(p.size()), velocity(p.size(), 0.f);
+    std::vector<float> xb(b * s.xSize), yb(b * s.ySize);
+    std::vector<int64_t> order(s.n);
+    for (int64_t i = 0; i < s.n; ++i)
+      order[i] = i;
+    uint64_t seed = 0;
+    for (size_t i = 0; i < flags.names.size(); ++i)
+      if (flags.names[i] == "seed")
+        seed = uint64_t(int64_t(flags.values[i]));
+    uint64_t batchKey = streamKey(seed, "batches");
+    int64_t perEpoch = s.n / b, epoch = -1;
+
+    // Header, then the observation at step 0.
+    csv << "step,time_s,batch_loss";
+    for (const json &item : desc.at("observe").at("items"))
+      csv << "," << item.at("name").get<std::string>();
+    csv << "\n";
+    auto start = Clock::now();
+    bool tty = isatty(2) && !opts.quiet;
+    double batchLoss = NAN;
+    observe(0, batchLoss, start);
+    auto lastPrint = Clock::now();
+    for (int64_t step = 1; step <= steps; ++step) {
+      if (interrupted) {
+        status = "interrupted";
+        break;
+      }
+      // Minibatches: a fresh seeded permutation every epoch (Fisher-Yates
+      // with counter-based draws); full batch uses the data as is.
+      const float *x = s.x.data(), *y = s.y.data();
+      if (b < s.n) {
+        int64_t k = (step - 1) % perEpoch;
+        int64_t e = (step - 1) / perEpoch;
+        if (e != epoch) {
+          epoch = e;
+          for (int64_t i = s.n - 1; i > 0; --i) {
+            int64_t j = int64_t(uniform01(batchKey, uint64_t(e) * s.n + i) * (i + 1));
+            std::swap(order[i], order[std::min(j, i)]);
+          }
+        }
+        for (int64_t r = 0; r < b; ++r) {
+          int64_t src = order[k * b + r];
+          std::copy_n(&s.x[src * s.xSize], s.xSize, &xb[r * s.xSize]);
+          std::copy_n(&s.y[src * s.ySize], s.ySize, &yb[r * s.ySize]);
+        }
+        x = xb.data();
+        y = yb.data();
+      }
+      auto t0 = Clock::now();
+      batchLoss = lossAndGrad(p, x, y, grad);
+      if (!std::isfinite(batchLoss)) {
+        status = "diverged";
+        stepsDone = step - 1;
+        std::cerr << "\nerror: training diverged at step " << step << " (loss = " << batchLoss
+                  << "); metrics so far are in " << opts.outDir << "\n";
+        return 3;
+      }
+      // SGD with momentum (PyTorch's convention), optional Nesterov and
+      // L2 weight decay.
+      for (size_t i = 0; i < p.size(); ++i) {
+        float g = grad[i] + float(wd) * p[i];
+        if (kind == "gd" || momentum == 0) {
+          p[i] -= float(lr) * g;
+          continue;
+        }
+        velocity[i] = float(momentum) * velocity[i] + g;
+        p[i] -= float(lr) * (nesterov ? g + float(momentum) * velocity[i] : velocity[i]);
+      }
+      trainSeconds += secondsSince(t0);
+      stepsDone = step;
+      if ((every > 0 && step % every == 0) || step == steps)
+        observe(step, batchLoss, start);
+      if (tty && secondsSince(lastPrint) > 0.2) {
+        lastPrint = Clock::now();
+        std::fprintf(stderr, "\r  step %lld/%lld  batch loss %.4g   ", (long long)step,
+                     (long long)steps, batchLoss);
+      }
+    }
+    if (tty)
+      std::fprintf(stderr, "\r%60s\r", "");
+    if (status == "running")
+      status = "completed";
+    return interrupted ? 130 : 0;
+  }
+};
+
+} // namespace
+
+int lm::rt::runExperiment(const char *descriptor, const lm_entry_fn *table, int64_t count,
+                          int argc, char **argv) {
+  json desc;
+  try {
+    desc = json::parse(descriptor);
+  } catch (const std::exception &e) {
+    std::cerr << "error: corrupt experiment descriptor: " << e.what() << "\n";
+    return 2;
+  }
+  auto start = Clock::now();
+  std::optional<Run> run;
+  try {
+    Entries entries(desc, table, count);
+    Options opts;
+    FlagValues flags = parseFlags(desc, std::vector<std::string>(argv + 1, argv + argc), opts);
+    if (opts.help) {
+      std::cout << helpText(desc, argv[0]);
+      return 0;
+    }
+    run.emplace(Run{desc, entries, opts, flags, {}, {}, {}});
+    Run &r = *run;
+    r.hyper.assign(std::max<size_t>(desc.at("hyper").size(), 1), 0.0);
+    std::vector<double> flagBuf = flags.values;
+    if (flagBuf.empty())
+      flagBuf.push_back(0);
+    entries.call("lm_hyper", {flagBuf.data(), r.hyper.data()});
+    for (const json &g : desc.at("groups"))
+      r.params[g.at("name")] = initGroup(g, r.hyper);
+    r.data = makeDataset(desc, r.hyper, entries, r.params);
+    if (opts.checkGrad)
+      return r.checkGradient();
+
+    std::error_code ec;
+    fs::create_directories(opts.outDir, ec);
+    r.csv.open(fs::path(opts.outDir) / "metrics.csv");
+    if (ec || !r.csv)
+      throw Error{"cannot write to output directory '" + opts.outDir + "'"};
+    std::signal(SIGINT, [](int) { interrupted = true; });
+    std::signal(SIGTERM, [](int) { interrupted = true; });
+    int rc = r.train();
+    r.writeRunJson(secondsSince(start));
+    if (!opts.quiet) {
+      std::cout << desc.at("experiment").get<std::string>() << ": " << r.status << ", "
+                << r.stepsDone << " steps in " << fmt(secondsSince(start)) << " s ("
+                << fmt(r.trainSeconds) << " s training, " << fmt(r.observeSeconds)
+                << " s observing)\n";
+      for (const json &item : desc.at("observe").at("items")) {
+        std::string name = item.at("name");
+        if (!r.firstRow.contains(name))
+          continue;
+        double a = r.firstRow[name], b = r.lastRow[name];
+        std::cout << "  " << name << ": " << fmt(a) << " -> " << fmt(b);
+        if (b != 0 && a / b > 1)
+          std::cout << "  (" << fmt(a / b) << "x lower)";
+        std::cout << "\n";
+      }
+      std::cout << "results: " << (fs::path(opts.outDir) / "metrics.csv").string() << ", "
+                << (fs::path(opts.outDir) / "run.json").string() << "\n";
+    }
+    return rc;
+  } catch (const Error &e) {
+    std::cerr << "error: " << e.message << "\n";
+    if (run && run->csv.is_open())
+      run->writeRunJson(secondsSince(start));
+    return e.code;
+  } catch (const std::exception &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    if (run && run->csv.is_open())
+      run->writeRunJson(secondsSince(start));
+    return 2;
+  }
+}
