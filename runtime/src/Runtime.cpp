@@ -134,6 +134,10 @@ FlagValues lm::rt::parseFlags(const json &desc, const std::vector<std::string> &
       opts.checkGradTol = number("a number");
       continue;
     }
+    if (name == "check-grad-eps") {
+      opts.checkGradEps = number("a number");
+      continue;
+    }
     auto it = std::find(fv.names.begin(), fv.names.end(), name);
     if (it == fv.names.end())
       throw Error{"unknown flag --" + name + " (see --help)"};

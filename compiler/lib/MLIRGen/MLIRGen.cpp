@@ -328,6 +328,8 @@ private:
   Value instantiate(const ModelDecl &decl, const std::vector<Arg> &args,
                     Scope &callerScope, Loc loc, const std::string &path,
                     Group *group);
+  Value instantiateBody(const ModelDecl &decl, const std::vector<Arg> &args,
+                        Scope &callerScope, Loc loc, const std::string &path, Group *group);
   bool checkHParamType(const HParam &h, const Value &v, Loc loc);
   bool checkTensorType(const TypeRef &t, const Value &v, Scope &scope,
                        Loc loc, StringRef what);
@@ -432,11 +434,12 @@ const char *const kNotYet[] = {
 bool isBuiltin(StringRef n) { return llvm::is_contained(kBuiltins, n); }
 
 std::string closestName(StringRef n, llvm::ArrayRef<std::string> candidates) {
+  // Short names only tolerate one typo, so "Mlp" is not taken for "exp".
   std::string best;
-  unsigned bestDist = 3;
+  unsigned limit = n.size() <= 3 ? 1 : 2, bestDist = limit + 1;
   for (const std::string &c : candidates) {
-    unsigned d = n.edit_distance(c, true, bestDist);
-    if (d < bestDist || (d == bestDist && best.empty() && d < 3)) {
+    unsigned d = n.edit_distance(c, true, limit + 1);
+    if (d < bestDist) {
       bestDist = d;
       best = c;
     }
@@ -579,6 +582,9 @@ Value Generator::evalName(const NameExpr *e, Scope &scope) {
   for (const char *bname : kBuiltins)
     cands.push_back(bname);
   std::string near = closestName(e->name, cands);
+  if (near.empty() && llvm::isUpper(e->name[0]))
+    return fail(e->getLoc(), "unknown name '" + e->name + "'",
+                "models come from imports: is `import std.nn` (or a file) missing?");
   return fail(e->getLoc(), "unknown name '" + e->name + "'",
               near.empty() ? "" : "did you mean '" + near + "'?");
 }
@@ -1057,6 +1063,17 @@ bool Generator::checkTensorType(const TypeRef &t, const Value &v, Scope &scope,
 Value Generator::instantiate(const ModelDecl &decl, const std::vector<Arg> &args,
                              Scope &callerScope, Loc loc, const std::string &path,
                              Group *group) {
+  unsigned errorsBefore = diag.errorCount();
+  Value v = instantiateBody(decl, args, callerScope, loc, path, group);
+  // A backtrace through the instantiations that led to an error elsewhere.
+  if (v.isError() && diag.errorCount() > errorsBefore && loc.isValid())
+    diag.note(loc, "in model '" + decl.name + "' instantiated here");
+  return v;
+}
+
+Value Generator::instantiateBody(const ModelDecl &decl, const std::vector<Arg> &args,
+                                 Scope &callerScope, Loc loc, const std::string &path,
+                                 Group *group) {
   if (instDepth > 32)
     return fail(loc, "models nest more than 32 deep");
   ModelInst &inst = instances.emplace_back();
@@ -2329,8 +2346,11 @@ std::optional<GeneratedExperiment> Generator::run(const GenOptions &opts) {
   } else if (mains.size() == 1) {
     exp = mains.front();
   } else {
-    diag.error({}, mains.empty() ? "the file defines no experiment"
-                                 : "the file defines several experiments",
+    const llvm::MemoryBuffer *mainBuf =
+        diag.getSourceMgr().getMemoryBuffer(prog.mainModule().bufferId);
+    diag.error(llvm::SMLoc::getFromPointer(mainBuf->getBufferStart()),
+               mains.empty() ? "the file defines no experiment"
+                             : "the file defines several experiments",
                mains.empty() ? "write `experiment name(...) { ... }`"
                              : "choose one with --experiment NAME");
     return std::nullopt;

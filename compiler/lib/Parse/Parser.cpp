@@ -44,11 +44,15 @@ public:
   unsigned count = 0;
 
 private:
+  /// ANTLR says "extraneous input '<EOF>' expecting X"; say "unexpected end
+  /// of file, expecting X".
   static std::string prettify(const std::string &msg) {
     std::string s = msg;
-    for (const char *from : {"<EOF>"})
-      for (size_t p; (p = s.find(from)) != std::string::npos;)
-        s.replace(p, strlen(from), "end of file");
+    for (const char *from : {"extraneous input '<EOF>'", "mismatched input '<EOF>'"})
+      if (size_t p = s.find(from); p != std::string::npos)
+        s.replace(p, strlen(from), "unexpected end of file,");
+    if (size_t p = s.find("<EOF>"); p != std::string::npos)
+      s.replace(p, 5, "end of file");
     return s;
   }
   DiagEngine &diag;
