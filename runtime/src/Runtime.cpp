@@ -20,6 +20,12 @@ namespace fs = std::filesystem;
 // Flags
 //===----------------------------------------------------------------------===//
 
+/// A flag's default as a number (bools are JSON booleans in the descriptor).
+static double defaultValue(const json &flag) {
+  const json &d = flag.at("default");
+  return d.is_boolean() ? (d.get<bool>() ? 1.0 : 0.0) : d.get<double>();
+}
+
 static std::string formatValue(const json &flag, double v) {
   std::string type = flag.at("type");
   if (type == "bool")
@@ -62,7 +68,7 @@ std::string lm::rt::helpText(const json &desc, const std::string &argv0) {
   for (const json &f : desc.at("flags")) {
     std::string line = "  --" + f.at("name").get<std::string>() + " <" +
                        f.at("type").get<std::string>() + ">";
-    std::string def = formatValue(f, f.at("default").get<double>());
+    std::string def = formatValue(f, defaultValue(f));
     if (f.at("compile_time").get<bool>())
       fixed << "  " << f.at("name").get<std::string>() << " = " << def << "\n";
     else
@@ -74,7 +80,9 @@ std::string lm::rt::helpText(const json &desc, const std::string &argv0) {
      << "  --quiet                     no progress line or summary\n"
      << "  --check-grad N              check the compiled gradient against central\n"
      << "                              finite differences along N random directions\n"
-     << "  --check-grad-tol X          relative tolerance of that check (default 1e-2)\n"
+     << "  --check-grad-tol X          relative tolerance of that check\n"
+     << "                              (default 1e-2 in f32, 1e-6 in f64)\n"
+     << "  --check-grad-eps X          finite-difference step (default 3e-3 f32, 1e-5 f64)\n"
      << "  --help                      this text\n";
   if (!fixed.str().empty())
     os << "\nCompiled in (rebuild with `lmc build FILE --set name=value` to change):\n"
@@ -88,9 +96,14 @@ FlagValues lm::rt::parseFlags(const json &desc, const std::vector<std::string> &
   const json &flags = desc.at("flags");
   for (const json &f : flags) {
     fv.names.push_back(f.at("name"));
-    fv.values.push_back(f.at("default").get<double>());
+    fv.values.push_back(defaultValue(f));
   }
   opts.outDir = "runs/" + desc.at("experiment").get<std::string>();
+  if (desc.value("dtype", std::string("f32")) == "f64") {
+    // In f64 central differences are accurate to ~1e-9 at this step.
+    opts.checkGradEps = 1e-5;
+    opts.checkGradTol = 1e-6;
+  }
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "--help" || a == "-h") {
@@ -190,8 +203,9 @@ void Entries::call(const std::string &name, std::vector<void *> args) const {
   it->second(args.data());
 }
 
-std::vector<float> lm::rt::initGroup(const json &group, const std::vector<double> &hyper) {
-  std::vector<float> flat(std::max<int64_t>(group.at("size").get<int64_t>(), 1), 0.f);
+template <typename T>
+std::vector<T> lm::rt::initGroup(const json &group, const std::vector<double> &hyper) {
+  std::vector<T> flat(std::max<int64_t>(group.at("size").get<int64_t>(), 1), 0.f);
   uint64_t seed = uint64_t(int64_t(hyper.at(group.at("seed").get<int>())));
   std::string gname = group.at("name");
   for (const json &p : group.at("params")) {
@@ -212,11 +226,13 @@ std::vector<float> lm::rt::initGroup(const json &group, const std::vector<double
         v = 1;
       else if (kind == "constant")
         v = args[0];
-      flat[off + j] = float(v);
+      flat[off + j] = T(v);
     }
   }
   return flat;
 }
+template std::vector<float> lm::rt::initGroup(const json &, const std::vector<double> &);
+template std::vector<double> lm::rt::initGroup(const json &, const std::vector<double> &);
 
 //===----------------------------------------------------------------------===//
 // The run
@@ -237,14 +253,15 @@ std::string fmt(double v) {
   return buf;
 }
 
-struct Run {
+/// One run with float type T (f32 or f64, as compiled).
+template <typename T> struct Run {
   const json &desc;
   const Entries &entries;
   Options opts;
   FlagValues flags;
   std::vector<double> hyper;
-  std::map<std::string, std::vector<float>> params; // per group
-  Dataset data;
+  std::map<std::string, std::vector<T>> params; // per group
+  Dataset<T> data;
 
   std::ofstream csv;
   json lastRow = json::object(), firstRow = json::object();
@@ -255,9 +272,8 @@ struct Run {
   double hyperAt(const json &idx) const { return hyper.at(idx.get<int>()); }
 
   /// Loss and gradient of the trained group on one batch.
-  float lossAndGrad(std::vector<float> &p, const float *x, const float *y,
-                    std::vector<float> &grad) {
-    float loss = 0;
+  T lossAndGrad(std::vector<T> &p, const T *x, const T *y, std::vector<T> &grad) {
+    T loss = 0;
     entries.call(desc.at("train").at("entry"),
                  {p.data(), (void *)x, (void *)y, &loss, grad.data()});
     return loss;
@@ -267,13 +283,13 @@ struct Run {
     auto t0 = Clock::now();
     json row = json::object();
     row["step"] = step;
-    std::vector<float> &p = params.at(desc.at("train").at("group"));
+    std::vector<T> &p = params.at(desc.at("train").at("group"));
     std::vector<std::string> cells = {std::to_string(step), fmt(secondsSince(start)),
                                       fmt(batchLoss)};
     for (const json &item : desc.at("observe").at("items")) {
-      float out = 0;
+      T out = 0;
       if (item.contains("split")) {
-        Split &s = item.at("split") == "train" ? data.train : data.test;
+        Split<T> &s = item.at("split") == "train" ? data.train : data.test;
         entries.call(item.at("entry"), {p.data(), s.x.data(), s.y.data(), &out});
       } else {
         entries.call(item.at("entry"), {p.data(), &out});
@@ -323,11 +339,11 @@ struct Run {
 
   int checkGradient() {
     const json &train = desc.at("train");
-    std::vector<float> &p = params.at(train.at("group"));
+    std::vector<T> &p = params.at(train.at("group"));
     int64_t b = train.at("batch");
-    std::vector<float> grad(p.size()), scratch(p.size());
-    const float *x = data.train.x.data(), *y = data.train.y.data();
-    float loss = lossAndGrad(p, x, y, grad);
+    std::vector<T> grad(p.size()), scratch(p.size());
+    const T *x = data.train.x.data(), *y = data.train.y.data();
+    T loss = lossAndGrad(p, x, y, grad);
     double eps = opts.checkGradEps, worst = 0;
     uint64_t key = streamKey(0, "check-grad");
     std::cout << "gradient check: " << opts.checkGrad << " random directions, batch " << b
@@ -346,9 +362,9 @@ struct Run {
         ad += double(grad[i]) * dir[i];
       }
       auto lossAt = [&](double t) {
-        std::vector<float> q(p.size());
+        std::vector<T> q(p.size());
         for (size_t i = 0; i < p.size(); ++i)
-          q[i] = float(p[i] + t * dir[i]);
+          q[i] = T(p[i] + t * dir[i]);
         return double(lossAndGrad(q, x, y, scratch));
       };
       double fd = (lossAt(eps) - lossAt(-eps)) / (2 * eps);
@@ -365,7 +381,7 @@ struct Run {
 
   int train() {
     const json &tr = desc.at("train");
-    std::vector<float> &p = params.at(tr.at("group"));
+    std::vector<T> &p = params.at(tr.at("group"));
     int64_t steps = int64_t(hyperAt(tr.at("steps")));
     int64_t b = tr.at("batch");
     const json &opt = tr.at("optimizer");
@@ -384,9 +400,9 @@ struct Run {
     if (every < 0)
       throw Error{"observe every N steps: N must be positive"};
 
-    Split &s = data.train;
-    std::vector<float> grad(p.size()), velocity(p.size(), 0.f);
-    std::vector<float> xb(b * s.xSize), yb(b * s.ySize);
+    Split<T> &s = data.train;
+    std::vector<T> grad(p.size()), velocity(p.size(), T(0));
+    std::vector<T> xb(b * s.xSize), yb(b * s.ySize);
     std::vector<int64_t> order(s.n);
     for (int64_t i = 0; i < s.n; ++i)
       order[i] = i;
@@ -414,7 +430,7 @@ struct Run {
       }
       // Minibatches: a fresh seeded permutation every epoch (Fisher-Yates
       // with counter-based draws); full batch uses the data as is.
-      const float *x = s.x.data(), *y = s.y.data();
+      const T *x = s.x.data(), *y = s.y.data();
       if (b < s.n) {
         int64_t k = (step - 1) % perEpoch;
         int64_t e = (step - 1) / perEpoch;
@@ -444,14 +460,15 @@ struct Run {
       }
       // SGD with momentum (PyTorch's convention), optional Nesterov and
       // L2 weight decay.
+      const T tlr = T(lr), twd = T(wd), tmom = T(momentum);
       for (size_t i = 0; i < p.size(); ++i) {
-        float g = grad[i] + float(wd) * p[i];
+        T g = grad[i] + twd * p[i];
         if (kind == "gd" || momentum == 0) {
-          p[i] -= float(lr) * g;
+          p[i] -= tlr * g;
           continue;
         }
-        velocity[i] = float(momentum) * velocity[i] + g;
-        p[i] -= float(lr) * (nesterov ? g + float(momentum) * velocity[i] : velocity[i]);
+        velocity[i] = tmom * velocity[i] + g;
+        p[i] -= tlr * (nesterov ? g + tmom * velocity[i] : velocity[i]);
       }
       trainSeconds += secondsSince(t0);
       stepsDone = step;
@@ -473,17 +490,11 @@ struct Run {
 
 } // namespace
 
-int lm::rt::runExperiment(const char *descriptor, const lm_entry_fn *table, int64_t count,
-                          int argc, char **argv) {
-  json desc;
-  try {
-    desc = json::parse(descriptor);
-  } catch (const std::exception &e) {
-    std::cerr << "error: corrupt experiment descriptor: " << e.what() << "\n";
-    return 2;
-  }
+namespace {
+template <typename T>
+int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc, char **argv) {
   auto start = Clock::now();
-  std::optional<Run> run;
+  std::optional<Run<T>> run;
   try {
     Entries entries(desc, table, count);
     Options opts;
@@ -492,16 +503,16 @@ int lm::rt::runExperiment(const char *descriptor, const lm_entry_fn *table, int6
       std::cout << helpText(desc, argv[0]);
       return 0;
     }
-    run.emplace(Run{desc, entries, opts, flags, {}, {}, {}});
-    Run &r = *run;
+    run.emplace(Run<T>{desc, entries, opts, flags, {}, {}, {}, {}, {}, {}, 0, 0, 0, "running"});
+    Run<T> &r = *run;
     r.hyper.assign(std::max<size_t>(desc.at("hyper").size(), 1), 0.0);
     std::vector<double> flagBuf = flags.values;
     if (flagBuf.empty())
       flagBuf.push_back(0);
     entries.call("lm_hyper", {flagBuf.data(), r.hyper.data()});
     for (const json &g : desc.at("groups"))
-      r.params[g.at("name")] = initGroup(g, r.hyper);
-    r.data = makeDataset(desc, r.hyper, entries, r.params);
+      r.params[g.at("name")] = initGroup<T>(g, r.hyper);
+    r.data = makeDataset<T>(desc, r.hyper, entries, r.params);
     if (opts.checkGrad)
       return r.checkGradient();
 
@@ -544,4 +555,19 @@ int lm::rt::runExperiment(const char *descriptor, const lm_entry_fn *table, int6
       run->writeRunJson(secondsSince(start));
     return 2;
   }
+}
+} // namespace
+
+int lm::rt::runExperiment(const char *descriptor, const lm_entry_fn *table, int64_t count,
+                          int argc, char **argv) {
+  json desc;
+  try {
+    desc = json::parse(descriptor);
+  } catch (const std::exception &e) {
+    std::cerr << "error: corrupt experiment descriptor: " << e.what() << "\n";
+    return 2;
+  }
+  if (desc.value("dtype", std::string("f32")) == "f64")
+    return runTyped<double>(desc, table, count, argc, argv);
+  return runTyped<float>(desc, table, count, argc, argv);
 }

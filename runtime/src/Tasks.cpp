@@ -8,9 +8,9 @@ using namespace lm::rt;
 
 namespace {
 
-void fillNormal(std::vector<float> &v, uint64_t key, double scale = 1.0) {
+template <typename T> void fillNormal(std::vector<T> &v, uint64_t key) {
   for (size_t i = 0; i < v.size(); ++i)
-    v[i] = float(scale * normal(key, i));
+    v[i] = T(normal(key, i));
 }
 
 int64_t product(const json &shape) {
@@ -34,14 +34,15 @@ Eigen::MatrixXd randomOrthogonal(int64_t n, uint64_t key) {
 
 } // namespace
 
-Dataset lm::rt::makeDataset(const json &desc, const std::vector<double> &hyper,
-                            const Entries &entries,
-                            const std::map<std::string, std::vector<float>> &groupParams) {
+template <typename T>
+Dataset<T> lm::rt::makeDataset(const json &desc, const std::vector<double> &hyper,
+                               const Entries &entries,
+                               const std::map<std::string, std::vector<T>> &groupParams) {
   const json &d = desc.at("data");
-  Dataset ds;
+  Dataset<T> ds;
   std::string task = d.at("task");
   uint64_t seed = uint64_t(int64_t(hyper.at(d.at("seed").get<int>())));
-  for (Split *s : {&ds.train, &ds.test}) {
+  for (Split<T> *s : {&ds.train, &ds.test}) {
     s->xSize = product(d.at("x_shape"));
     s->ySize = product(d.at("y_shape"));
   }
@@ -50,15 +51,15 @@ Dataset lm::rt::makeDataset(const json &desc, const std::vector<double> &hyper,
   int64_t n = ds.train.n + ds.test.n;
   if (task == "gaussian") {
     // x ~ N(0, I); y = teacher(x) + noise * N(0, 1).
-    std::vector<float> x(n * ds.train.xSize), y(n * ds.train.ySize);
+    std::vector<T> x(n * ds.train.xSize), y(n * ds.train.ySize);
     fillNormal(x, streamKey(seed, "data/x"));
-    std::vector<float> teacher = groupParams.at(d.at("teacher"));
+    std::vector<T> teacher = groupParams.at(d.at("teacher"));
     entries.call(d.at("teacher_entry"), {teacher.data(), x.data(), y.data()});
     double noise = hyper.at(d.at("noise").get<int>());
     if (noise != 0)
       for (size_t i = 0; i < y.size(); ++i)
-        y[i] += float(noise * normal(streamKey(seed, "data/noise"), i));
-    auto cut = [&](Split &s, int64_t begin) {
+        y[i] += T(noise * normal(streamKey(seed, "data/noise"), i));
+    auto cut = [&](Split<T> &s, int64_t begin) {
       s.x.assign(x.begin() + begin * s.xSize, x.begin() + (begin + s.n) * s.xSize);
       s.y.assign(y.begin() + begin * s.ySize, y.begin() + (begin + s.n) * s.ySize);
     };
@@ -75,7 +76,7 @@ Dataset lm::rt::makeDataset(const json &desc, const std::vector<double> &hyper,
     const json &sv = d.at("singular_values");
     for (size_t i = 0; i < sv.size(); ++i)
       m += hyper.at(sv[i].get<int>()) * u.col(i) * v.col(i).transpose();
-    auto fill = [&](Split &s, const char *stream, bool whitened) {
+    auto fill = [&](Split<T> &s, const char *stream, bool whitened) {
       Eigen::MatrixXd x(s.n, dIn);
       uint64_t key = streamKey(seed, stream);
       for (int64_t i = 0; i < s.n * dIn; ++i)
@@ -90,9 +91,9 @@ Dataset lm::rt::makeDataset(const json &desc, const std::vector<double> &hyper,
       s.y.resize(s.n * dOut);
       for (int64_t r = 0; r < s.n; ++r) {
         for (int64_t c = 0; c < dIn; ++c)
-          s.x[r * dIn + c] = float(x(r, c));
+          s.x[r * dIn + c] = T(x(r, c));
         for (int64_t c = 0; c < dOut; ++c)
-          s.y[r * dOut + c] = float(y(r, c));
+          s.y[r * dOut + c] = T(y(r, c));
       }
     };
     fill(ds.train, "data/train", d.at("whitened").get<bool>());
@@ -101,3 +102,10 @@ Dataset lm::rt::makeDataset(const json &desc, const std::vector<double> &hyper,
   }
   throw Error{"unknown task '" + task + "' in the descriptor"};
 }
+
+template lm::rt::Dataset<float>
+lm::rt::makeDataset(const json &, const std::vector<double> &, const Entries &,
+                    const std::map<std::string, std::vector<float>> &);
+template lm::rt::Dataset<double>
+lm::rt::makeDataset(const json &, const std::vector<double> &, const Entries &,
+                    const std::map<std::string, std::vector<double>> &);

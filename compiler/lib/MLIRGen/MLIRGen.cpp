@@ -203,9 +203,11 @@ struct Flag {
 
 class Generator {
 public:
-  Generator(Program &prog, mlir::MLIRContext &ctx)
+  /// `f32` is the experiment's float type: source-level `f32` tensors are
+  /// compiled as f64 under `--dtype f64`.
+  Generator(Program &prog, mlir::MLIRContext &ctx, bool useF64)
       : prog(prog), diag(prog.getDiag()), ctx(ctx), b(&ctx) {
-    f32 = b.getF32Type();
+    f32 = useF64 ? mlir::Type(b.getF64Type()) : mlir::Type(b.getF32Type());
   }
 
   std::optional<GeneratedExperiment> run(const GenOptions &opts);
@@ -2387,6 +2389,7 @@ std::optional<GeneratedExperiment> Generator::run(const GenOptions &opts) {
   for (const std::string &e : entries)
     entryArr.push_back(e);
   desc["version"] = 1;
+  desc["dtype"] = opts.dtype;
   desc["experiment"] = exp->name;
   desc["flags"] = std::move(flagArr);
   desc["hyper"] = std::move(hyperArr);
@@ -2408,6 +2411,6 @@ std::optional<GeneratedExperiment> lm::generateExperiment(Program &program,
                                                           const GenOptions &options) {
   ctx.loadDialect<LMDialect, mlir::func::FuncDialect, mlir::arith::ArithDialect,
                   mlir::tensor::TensorDialect, mlir::math::MathDialect>();
-  Generator gen(program, ctx);
+  Generator gen(program, ctx, options.dtype == "f64");
   return gen.run(options);
 }

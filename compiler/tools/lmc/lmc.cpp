@@ -58,6 +58,9 @@ cl::list<std::string> includeDirs("I", cl::desc("Add a directory to the module s
 cl::opt<std::string> experimentName("experiment", cl::desc("Experiment to compile"),
                                     cl::value_desc("name"), cl::sub(buildCmd),
                                     cl::sub(emitCmd), cl::sub(checkCmd));
+cl::opt<std::string> dtype("dtype", cl::desc("Float type of all tensors: f32 or f64"),
+                           cl::init("f32"), cl::sub(buildCmd), cl::sub(emitCmd),
+                           cl::sub(checkCmd));
 cl::opt<std::string> stageName(
     "stage", cl::desc("ast|lm|grad|linalg|llvm-dialect|llvm|asm|desc"), cl::Required,
     cl::sub(emitCmd));
@@ -240,6 +243,8 @@ int runCommand(int argc, char **argv) {
       includes.push_back(a.size() > 2 ? a.drop_front(2).str() : (i + 1 < argc ? argv[++i] : ""));
     } else if (a == "--experiment" && i + 1 < argc) {
       experimentName = argv[++i];
+    } else if (a == "--dtype" && i + 1 < argc) {
+      dtype = argv[++i];
     } else if (a.starts_with("--") && i + 1 < argc && !StringRef(argv[i + 1]).starts_with("--")) {
       flagArgs.emplace_back(a.drop_front(2).str(), argv[++i]);
     } else {
@@ -252,7 +257,7 @@ int runCommand(int argc, char **argv) {
     Session s(argv[0]);
     if (!s.load(inputFile, includes))
       return 1;
-    auto gen = lm::generateExperiment(*s.program, s.ctx, {experimentName, overrides});
+    auto gen = lm::generateExperiment(*s.program, s.ctx, {experimentName, overrides, dtype});
     if (!gen)
       return 1;
     for (const json::Value &f : *gen->descriptor.getArray("flags"))
@@ -276,7 +281,7 @@ int runCommand(int argc, char **argv) {
     hash.update(text);
   for (const auto &[k, v] : overrides)
     hash.update(k + "=" + v + ";");
-  hash.update(experimentName.getValue());
+  hash.update(experimentName.getValue() + "/" + dtype.getValue());
   std::string key = toHex(hash.final()).substr(0, 16);
   SmallString<256> cache;
   if (const char *env = std::getenv("LM_CACHE"))
@@ -289,7 +294,7 @@ int runCommand(int argc, char **argv) {
   SmallString<256> exe(cache);
   sys::path::append(exe, sys::path::stem(inputFile.getValue()));
   if (!sys::fs::exists(exe)) {
-    auto gen = lm::generateExperiment(*s.program, s.ctx, {experimentName, overrides});
+    auto gen = lm::generateExperiment(*s.program, s.ctx, {experimentName, overrides, dtype});
     if (!gen)
       return 1;
     if (auto ec = sys::fs::create_directories(cache)) {
@@ -345,7 +350,11 @@ int main(int argc, char **argv) {
            << "' (ast, lm, grad, linalg, llvm-dialect, llvm, asm, desc)\n";
     return 2;
   }
-  auto gen = lm::generateExperiment(*s.program, s.ctx, {experimentName, overrides});
+  if (dtype != "f32" && dtype != "f64") {
+    errs() << "lmc: error: --dtype must be f32 or f64, not '" << dtype << "'\n";
+    return 2;
+  }
+  auto gen = lm::generateExperiment(*s.program, s.ctx, {experimentName, overrides, dtype});
   if (!gen)
     return 1;
   if (checkCmd)

@@ -17,9 +17,11 @@
 
 namespace lm::rt {
 
-inline std::array<uint32_t, 4> philox(uint64_t key, uint64_t counter, uint32_t lane = 0) {
-  uint32_t c0 = uint32_t(counter), c1 = uint32_t(counter >> 32), c2 = lane, c3 = 0;
-  uint32_t k0 = uint32_t(key), k1 = uint32_t(key >> 32);
+/// The Philox4x32-10 block function on a 128-bit counter and 64-bit key.
+inline std::array<uint32_t, 4> philox4x32(std::array<uint32_t, 4> ctr,
+                                          std::array<uint32_t, 2> key) {
+  uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
+  uint32_t k0 = key[0], k1 = key[1];
   for (int round = 0; round < 10; ++round) {
     uint64_t p0 = uint64_t(0xD2511F53u) * c0, p1 = uint64_t(0xCD9E8D57u) * c2;
     uint32_t n0 = uint32_t(p1 >> 32) ^ c1 ^ k0, n2 = uint32_t(p0 >> 32) ^ c3 ^ k1;
@@ -31,6 +33,11 @@ inline std::array<uint32_t, 4> philox(uint64_t key, uint64_t counter, uint32_t l
     k1 += 0xBB67AE85u;
   }
   return {c0, c1, c2, c3};
+}
+
+inline std::array<uint32_t, 4> philox(uint64_t key, uint64_t counter, uint32_t lane = 0) {
+  return philox4x32({uint32_t(counter), uint32_t(counter >> 32), lane, 0},
+                    {uint32_t(key), uint32_t(key >> 32)});
 }
 
 /// A stream key from a seed and a purpose (FNV-1a of the name, mixed with the

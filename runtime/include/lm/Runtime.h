@@ -51,15 +51,16 @@ struct Options {
 FlagValues parseFlags(const json &desc, const std::vector<std::string> &args, Options &opts);
 std::string helpText(const json &desc, const std::string &argv0);
 
-/// A dataset split: x [n, xShape...], y [n, yShape...], row-major f32.
-struct Split {
+/// A dataset split: x [n, xShape...], y [n, yShape...], row-major, in the
+/// experiment's float type T (f32, or f64 for `lmc build --dtype f64`).
+template <typename T> struct Split {
   int64_t n = 0;
   int64_t xSize = 1, ySize = 1; // per example
-  std::vector<float> x, y;
+  std::vector<T> x, y;
 };
 
-struct Dataset {
-  Split train, test;
+template <typename T> struct Dataset {
+  Split<T> train, test;
 };
 
 /// Calls a compiled function by name: `args` are the buffers in ABI order.
@@ -75,11 +76,14 @@ private:
 
 /// Parameter initialization of one model group, element by element from the
 /// counter-based RNG keyed by (seed, group, parameter).
-std::vector<float> initGroup(const json &group, const std::vector<double> &hyper);
+template <typename T>
+std::vector<T> initGroup(const json &group, const std::vector<double> &hyper);
 
 /// Builds the experiment's data (see Tasks.cpp).
-Dataset makeDataset(const json &desc, const std::vector<double> &hyper, const Entries &entries,
-                    const std::map<std::string, std::vector<float>> &groupParams);
+template <typename T>
+Dataset<T> makeDataset(const json &desc, const std::vector<double> &hyper,
+                       const Entries &entries,
+                       const std::map<std::string, std::vector<T>> &groupParams);
 
 /// Runs a whole experiment; returns the process exit code.
 int runExperiment(const char *descriptor, const lm_entry_fn *entries, int64_t numEntries,

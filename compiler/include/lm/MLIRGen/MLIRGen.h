@@ -36,6 +36,8 @@ struct GenOptions {
   std::string experiment;
   /// `--set name=value`: values for the experiment's hyperparameters.
   std::map<std::string, std::string> overrides;
+  /// The float type of every tensor: "f32", or "f64" for precise checks.
+  std::string dtype = "f32";
 };
 
 struct GeneratedExperiment {

@@ -1,0 +1,86 @@
+// Synthetic tasks, checked against independent Eigen computations.
+#include "lm/Runtime.h"
+
+#include <Eigen/Dense>
+#include <gtest/gtest.h>
+
+using namespace lm::rt;
+
+namespace {
+
+json linearMapDescriptor(bool whitened) {
+  json d = json::parse(R"({"entries": [], "data": {"task": "linear_map", "seed": 0,
+      "singular_values": [1, 2, 3], "x_shape": [6], "y_shape": [5],
+      "n_train": 64, "n_test": 32}})");
+  d["data"]["whitened"] = whitened;
+  return d;
+}
+
+Eigen::MatrixXd asMatrix(const std::vector<double> &v, int64_t rows, int64_t cols) {
+  Eigen::MatrixXd m(rows, cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      m(r, c) = v[r * cols + c];
+  return m;
+}
+
+// A fake compiled teacher: y = sum of x's coordinates (args: params, x, y).
+void sumTeacher(void **args) {
+  const double *x = static_cast<const double *>(args[1]);
+  double *y = static_cast<double *>(args[2]);
+  for (int i = 0; i < 48; ++i)
+    y[i] = x[3 * i] + x[3 * i + 1] + x[3 * i + 2];
+}
+
+} // namespace
+
+TEST(LinearMap, TargetHasTheGivenSingularValues) {
+  json desc = linearMapDescriptor(true);
+  std::vector<double> hyper = {11, 8, 4, 2}; // seed, then singular values
+  Entries none(desc, nullptr, 0);
+  auto ds = makeDataset<double>(desc, hyper, none, {});
+  ASSERT_EQ(ds.train.x.size(), 64u * 6);
+  ASSERT_EQ(ds.train.y.size(), 64u * 5);
+  Eigen::MatrixXd x = asMatrix(ds.train.x, 64, 6), y = asMatrix(ds.train.y, 64, 5);
+  // Whitened: X^T X / n = I.
+  EXPECT_TRUE((x.transpose() * x / 64.0).isApprox(Eigen::MatrixXd::Identity(6, 6), 1e-10));
+  // Least squares recovers M exactly (noise-free); its singular values are s.
+  Eigen::MatrixXd m = (x.colPivHouseholderQr().solve(y)).transpose();
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(m);
+  Eigen::VectorXd s = svd.singularValues();
+  EXPECT_NEAR(s(0), 8, 1e-9);
+  EXPECT_NEAR(s(1), 4, 1e-9);
+  EXPECT_NEAR(s(2), 2, 1e-9);
+  EXPECT_NEAR(s(3), 0, 1e-9);
+}
+
+TEST(LinearMap, TestSplitIsIndependentAndSameMap) {
+  json desc = linearMapDescriptor(false);
+  Entries none(desc, nullptr, 0);
+  auto ds = makeDataset<double>(desc, {11, 8, 4, 2}, none, {});
+  Eigen::MatrixXd xtr = asMatrix(ds.train.x, 64, 6), ytr = asMatrix(ds.train.y, 64, 5);
+  Eigen::MatrixXd xte = asMatrix(ds.test.x, 32, 6), yte = asMatrix(ds.test.y, 32, 5);
+  Eigen::MatrixXd m = xtr.colPivHouseholderQr().solve(ytr);
+  EXPECT_TRUE((xte * m).isApprox(yte, 1e-9));
+  EXPECT_FALSE(xtr.topRows(32).isApprox(xte, 1e-3));
+}
+
+TEST(Gaussian, LabelsComeFromTheCompiledTeacher) {
+  json desc = json::parse(R"({"entries": ["teach"], "data": {"task": "gaussian", "seed": 0,
+      "noise": 1, "teacher": "t", "teacher_entry": "teach", "x_shape": [3], "y_shape": [1],
+      "n_train": 40, "n_test": 8}})");
+  lm_entry_fn table[] = {sumTeacher};
+  Entries entries(desc, table, 1);
+  std::map<std::string, std::vector<double>> params = {{"t", {0.0}}};
+  auto ds = makeDataset<double>(desc, {5, 0}, entries, params);
+  ASSERT_EQ(ds.train.n, 40);
+  ASSERT_EQ(ds.test.n, 8);
+  for (int i = 0; i < 40; ++i)
+    EXPECT_DOUBLE_EQ(ds.train.y[i],
+                     ds.train.x[3 * i] + ds.train.x[3 * i + 1] + ds.train.x[3 * i + 2]);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_DOUBLE_EQ(ds.test.y[i], ds.test.x[3 * i] + ds.test.x[3 * i + 1] + ds.test.x[3 * i + 2]);
+  // Another seed, other inputs.
+  auto other = makeDataset<double>(desc, {6, 0}, entries, params);
+  EXPECT_NE(ds.train.x, other.train.x);
+}
