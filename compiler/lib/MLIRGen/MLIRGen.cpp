@@ -931,15 +931,8 @@ bool Generator::execBlock(const std::vector<StmtPtr> &body, Scope &scope,
           diag.error(s->getLoc(), "'" + bs->name + "' is not a `var` and cannot be assigned");
           return false;
         }
+        // Loops are unrolled, so a var may change shape (h = layer(h)).
         Value &old = owner->vars[bs->name];
-        if (old.kind == Value::Kind::Tensor && v.kind == Value::Kind::Tensor &&
-            old.tensor.getType() != v.tensor.getType()) {
-          diag.error(s->getLoc(), "'" + bs->name + "' has shape " +
-                                      shapeStr(shapeOf(old.tensor)) +
-                                      " but the new value has shape " +
-                                      shapeStr(shapeOf(v.tensor)));
-          return false;
-        }
         old = v;
         continue;
       }
