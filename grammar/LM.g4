@@ -85,11 +85,12 @@ expr
   | expr '(' args? ')'                                   # CallExpr
   | expr '[' slice (',' slice)* ']'                      # IndexExpr
   | <assoc=right> expr '^' expr                          # PowExpr
-  | op=('-' | '+' | 'not') expr                          # UnaryExpr
+  | op=('-' | '+') expr                                  # UnaryExpr
   | expr op=('*' | '/' | '%' | '@') expr                 # MulExpr
   | expr op=('+' | '-') expr                             # AddExpr
   | expr '..' expr                                       # RangeExpr
   | expr op=('<' | '<=' | '>' | '>=' | '==' | '!=') expr # CmpExpr
+  | 'not' expr                                           # NotExpr
   | expr 'and' expr                                      # AndExpr
   | expr 'or' expr                                       # OrExpr
   | expr '~' expr                                        # ApproxExpr

@@ -28,9 +28,21 @@ public:
     case Expr::Kind::Int:
       os << cast<IntExpr>(e)->value;
       return;
-    case Expr::Kind::Float:
-      os << llvm::formatv("{0}", cast<FloatExpr>(e)->value);
+    case Expr::Kind::Float: {
+      // The shortest decimal that reads back as the same double.
+      double v = cast<FloatExpr>(e)->value;
+      char buf[32];
+      for (int precision = 1; precision <= 17; ++precision) {
+        snprintf(buf, sizeof buf, "%.*g", precision, v);
+        if (strtod(buf, nullptr) == v)
+          break;
+      }
+      os << buf;
+      // Keep floats recognizable: 2.0 prints as "2.0", not "2".
+      if (llvm::StringRef(buf).find_first_of(".eEni") == llvm::StringRef::npos)
+        os << ".0";
       return;
+    }
     case Expr::Kind::String:
       os << '"' << cast<StringExpr>(e)->value << '"';
       return;

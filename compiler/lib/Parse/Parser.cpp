@@ -249,6 +249,13 @@ private:
         if (s->iter) {
           item.sub->iter = s->iter->getText();
           item.sub->range = expr(s->range);
+          // `for i in 0..n if c` parses as the range `(0..n if c)`: the
+          // condition belongs to the submodel.
+          if (auto *c = llvm::dyn_cast<CondExpr>(item.sub->range.get());
+              c && !c->otherwise && !item.sub->cond) {
+            item.sub->cond = std::move(c->cond);
+            item.sub->range = std::move(c->then);
+          }
         }
         if (s->cond)
           item.sub->cond = expr(s->cond);
@@ -372,6 +379,8 @@ private:
       return std::make_unique<RangeExpr>(l, expr(r->expr(0)), expr(r->expr(1)));
     if (auto *c = dynamic_cast<LMParser::CmpExprContext *>(ctx))
       return binary(c->op, l, c->expr(0), c->expr(1));
+    if (auto *n = dynamic_cast<LMParser::NotExprContext *>(ctx))
+      return std::make_unique<UnaryExpr>(l, "not", expr(n->expr()));
     if (auto *a = dynamic_cast<LMParser::AndExprContext *>(ctx))
       return binary("and", l, a->expr(0), a->expr(1), a->expr(1));
     if (auto *o = dynamic_cast<LMParser::OrExprContext *>(ctx))
