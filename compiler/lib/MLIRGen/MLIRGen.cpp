@@ -1360,7 +1360,7 @@ Value Generator::matmul(const Value &a, const Value &c, Loc loc) {
   if (a.kind != Value::Kind::Tensor || c.kind != Value::Kind::Tensor)
     return fail(loc, "`@` needs two tensors");
   llvm::ArrayRef<int64_t> sa = shapeOf(a.tensor), sc = shapeOf(c.tensor);
-  if (sa.empty() || sc.empty() || sc.size() > 2 && sc.size() != sa.size())
+  if (sa.empty() || sc.empty() || (sc.size() > 2 && sc.size() != sa.size()))
     return fail(loc, "`@` cannot multiply shapes " + shapeStr(sa) + " and " + shapeStr(sc),
                 "supported: [..., k] @ [k, n], [..., k] @ [k], and batched "
                 "[..., m, k] @ [..., k, n] of equal rank");
@@ -1826,7 +1826,8 @@ mlir::func::FuncOp Generator::emitFunction(
   fn.setPrivate();
   mlir::Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
-  FnContext fc{&g, {}};
+  FnContext fc;
+  fc.group = &g;
   for (auto [i, p] : llvm::enumerate(g.params)) {
     fc.params[p] = entry->getArgument(i);
     fn.setArgAttr(i, "lm.param", b.getStringAttr(p->path));
