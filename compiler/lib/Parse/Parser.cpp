@@ -108,6 +108,10 @@ public:
     return m;
   }
 
+  /// Errors found while building the AST (the grammar accepts a little more
+  /// than the language), reported after the parse.
+  std::vector<std::pair<Loc, std::string>> errors;
+
 private:
   static std::string unquote(const std::string &s) {
     std::string out;
@@ -284,8 +288,12 @@ private:
           if (child->getText() == "frozen" &&
               dynamic_cast<antlr4::tree::TerminalNode *>(child))
             item.frozen = true;
-        if (b->seed)
+        if (b->seed) {
+          if (b->seedKw->getText() != "seed")
+            errors.emplace_back(loc(b->seedKw), "expected `frozen seed <n>`, not `frozen " +
+                                                    b->seedKw->getText() + " ...`");
           item.frozenSeed = expr(b->seed);
+        }
       } else if (auto *l = it->lossDef()) {
         item.kind = ExperimentItem::Kind::Fn;
         item.fn = std::make_unique<FnDecl>();
@@ -487,6 +495,10 @@ std::unique_ptr<Module> lm::parseModule(unsigned bufferId, DiagEngine &diag) {
       return nullptr;
     Builder builder(sm, bufferId);
     auto module = builder.program(tree);
+    for (const auto &[loc, msg] : builder.errors)
+      diag.error(loc, "syntax error: " + msg);
+    if (!builder.errors.empty())
+      return nullptr;
     module->bufferId = bufferId;
     module->path = buf->getBufferIdentifier().str();
     return module;
