@@ -81,12 +81,6 @@ struct Value {
   bool isNumber() const {
     return kind == Kind::Int || kind == Kind::Float || kind == Kind::Bool;
   }
-  const Value *arg(StringRef name) const {
-    for (auto [i, n] : llvm::enumerate(names))
-      if (n == name)
-        return &elems[i];
-    return nullptr;
-  }
 };
 
 std::string kindName(const Value &v) {
@@ -412,7 +406,6 @@ private:
   llvm::json::Object desc;
   Group *trained = nullptr;
   DataInst *trainData = nullptr;
-  const FnDecl *currentLossFn = nullptr;
 };
 
 //===----------------------------------------------------------------------===//
