@@ -103,7 +103,7 @@ primary
   | FLOAT                               # FloatLit
   | STRING                              # StringLit
   | ('true' | 'false')                  # BoolLit
-  | ID                                  # NameRef
+  | (ID | 'var')                        # NameRef
   | '(' expr ')'                        # Paren
   | '(' expr ',' (expr (',' expr)*)? ')' # TupleLit
   | '[' (expr (',' expr)* ','?)? ']'    # ListLit

@@ -272,7 +272,7 @@ template <typename T> struct Run {
   double hyperAt(const json &idx) const { return hyper.at(idx.get<int>()); }
 
   /// Loss and gradient of the trained group on one batch.
-  T lossAndGrad(std::vector<T> &p, const T *x, const T *y, std::vector<T> &grad) {
+  T lossAndGrad(std::vector<T> &p, const void *x, const void *y, std::vector<T> &grad) {
     T loss = 0;
     entries.call(desc.at("train").at("entry"),
                  {p.data(), (void *)x, (void *)y, &loss, grad.data()});
@@ -290,7 +290,7 @@ template <typename T> struct Run {
       T out = 0;
       if (item.contains("split")) {
         Split<T> &s = item.at("split") == "train" ? data.train : data.test;
-        entries.call(item.at("entry"), {p.data(), s.x.data(), s.y.data(), &out});
+        entries.call(item.at("entry"), {p.data(), s.xData(), s.yData(), &out});
       } else {
         entries.call(item.at("entry"), {p.data(), &out});
       }
@@ -342,7 +342,7 @@ template <typename T> struct Run {
     std::vector<T> &p = params.at(train.at("group"));
     int64_t b = train.at("batch");
     std::vector<T> grad(p.size()), scratch(p.size());
-    const T *x = data.train.x.data(), *y = data.train.y.data();
+    const void *x = data.train.xData(), *y = data.train.yData();
     T loss = lossAndGrad(p, x, y, grad);
     double eps = opts.checkGradEps, worst = 0;
     uint64_t key = streamKey(0, "check-grad");
@@ -388,6 +388,9 @@ template <typename T> struct Run {
     std::string kind = opt.at("kind");
     double lr = hyperAt(opt.at("lr"));
     double momentum = opt.contains("momentum") ? hyperAt(opt.at("momentum")) : 0;
+    bool adam = kind == "adam" || kind == "adamw";
+    double beta1 = adam ? hyperAt(opt.at("beta1")) : 0, beta2 = adam ? hyperAt(opt.at("beta2")) : 0;
+    double eps = adam ? hyperAt(opt.at("eps")) : 0;
     bool nesterov = opt.contains("nesterov") && hyperAt(opt.at("nesterov")) != 0;
     double wd = opt.contains("weight_decay") ? hyperAt(opt.at("weight_decay")) : 0;
     int64_t every = desc.at("observe").at("every").get<int>() >= 0
@@ -401,8 +404,8 @@ template <typename T> struct Run {
       throw Error{"observe every N steps: N must be positive"};
 
     Split<T> &s = data.train;
-    std::vector<T> grad(p.size()), velocity(p.size(), T(0));
-    std::vector<T> xb(b * s.xSize), yb(b * s.ySize);
+    std::vector<T> grad(p.size()), velocity(p.size(), T(0)), second(adam ? p.size() : 0, T(0));
+    Split<T> batch = s.shaped(b);
     std::vector<int64_t> order(s.n);
     for (int64_t i = 0; i < s.n; ++i)
       order[i] = i;
@@ -430,7 +433,7 @@ template <typename T> struct Run {
       }
       // Minibatches: a fresh seeded permutation every epoch (Fisher-Yates
       // with counter-based draws); full batch uses the data as is.
-      const T *x = s.x.data(), *y = s.y.data();
+      const void *x = s.xData(), *y = s.yData();
       if (b < s.n) {
         int64_t k = (step - 1) % perEpoch;
         int64_t e = (step - 1) / perEpoch;
@@ -441,13 +444,10 @@ template <typename T> struct Run {
             std::swap(order[i], order[std::min(j, i)]);
           }
         }
-        for (int64_t r = 0; r < b; ++r) {
-          int64_t src = order[k * b + r];
-          std::copy_n(&s.x[src * s.xSize], s.xSize, &xb[r * s.xSize]);
-          std::copy_n(&s.y[src * s.ySize], s.ySize, &yb[r * s.ySize]);
-        }
-        x = xb.data();
-        y = yb.data();
+        for (int64_t r = 0; r < b; ++r)
+          s.copyExample(order[k * b + r], batch, r);
+        x = batch.xData();
+        y = batch.yData();
       }
       auto t0 = Clock::now();
       batchLoss = lossAndGrad(p, x, y, grad);
@@ -458,10 +458,26 @@ template <typename T> struct Run {
                   << "); metrics so far are in " << opts.outDir << "\n";
         return 3;
       }
+      const T tlr = T(lr), twd = T(wd), tmom = T(momentum);
+      if (adam) {
+        // Adam (Kingma & Ba) with bias correction; adamw decouples the weight
+        // decay (p -= lr wd p), adam adds wd p to the gradient. As PyTorch.
+        const double c1 = 1 - std::pow(beta1, double(step)), c2 = 1 - std::pow(beta2, double(step));
+        const T b1 = T(beta1), b2 = T(beta2);
+        const bool decoupled = kind == "adamw";
+        for (size_t i = 0; i < p.size(); ++i) {
+          T g = decoupled ? grad[i] : grad[i] + twd * p[i];
+          if (decoupled)
+            p[i] -= tlr * twd * p[i];
+          velocity[i] = b1 * velocity[i] + (1 - b1) * g;
+          second[i] = b2 * second[i] + (1 - b2) * g * g;
+          T mhat = T(velocity[i] / c1), vhat = T(second[i] / c2);
+          p[i] -= tlr * mhat / (std::sqrt(vhat) + T(eps));
+        }
+      }
       // SGD with momentum (PyTorch's convention), optional Nesterov and
       // L2 weight decay.
-      const T tlr = T(lr), twd = T(wd), tmom = T(momentum);
-      for (size_t i = 0; i < p.size(); ++i) {
+      for (size_t i = 0; i < p.size() && !adam; ++i) {
         T g = grad[i] + twd * p[i];
         if (kind == "gd" || momentum == 0) {
           p[i] -= tlr * g;

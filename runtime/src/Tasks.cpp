@@ -100,6 +100,72 @@ Dataset<T> lm::rt::makeDataset(const json &desc, const std::vector<double> &hype
     fill(ds.test, "data/test", false);
     return ds;
   }
+  if (task == "modular") {
+    // All pairs (a, b) with tokens (a, b, '=' = p) and label (a op b) mod p;
+    // a seeded shuffle decides the split. `unordered` keeps (a, b) and (b, a)
+    // on the same side, so the test set holds no mirror of a training pair.
+    int64_t p = d.at("p");
+    std::string op = d.at("op");
+    bool unordered = d.at("split") == "unordered";
+    auto inverse = [&](int64_t b) { // b^(p-2) mod p (p prime)
+      int64_t r = 1, base = b % p, e = p - 2;
+      for (; e > 0; e >>= 1, base = base * base % p)
+        if (e & 1)
+          r = r * base % p;
+      return r;
+    };
+    auto label = [&](int64_t a, int64_t b) -> int64_t {
+      if (op == "add") return (a + b) % p;
+      if (op == "sub") return ((a - b) % p + p) % p;
+      if (op == "mul") return a * b % p;
+      return a * inverse(b) % p;
+    };
+    // Groups of pairs that must stay together (one pair each if ordered).
+    std::vector<std::vector<std::pair<int64_t, int64_t>>> groups;
+    for (int64_t a = 0; a < p; ++a)
+      for (int64_t b = 0; b < p; ++b) {
+        if (op == "div" && b == 0)
+          continue;
+        if (!unordered)
+          groups.push_back({{a, b}});
+        else if (a <= b && !(op == "div" && a == 0))
+          groups.push_back(a == b ? std::vector<std::pair<int64_t, int64_t>>{{a, b}}
+                                  : std::vector<std::pair<int64_t, int64_t>>{{a, b}, {b, a}});
+        else if (a <= b) // div: (0, b) has no mirror (b, 0)
+          groups.push_back({{a, b}});
+      }
+    uint64_t key = streamKey(seed, "data/split");
+    for (int64_t i = int64_t(groups.size()) - 1; i > 0; --i)
+      std::swap(groups[i], groups[std::min<int64_t>(i, int64_t(uniform01(key, i) * (i + 1)))]);
+    std::vector<std::pair<int64_t, int64_t>> train, test;
+    for (const auto &g : groups) {
+      bool fits = int64_t(train.size() + g.size()) <= ds.train.n;
+      for (const auto &pr : g)
+        (fits ? train : test).push_back(pr);
+    }
+    // Rarely a pair group does not fit exactly: top up from the test side.
+    while (int64_t(train.size()) < ds.train.n) {
+      train.push_back(test.back());
+      test.pop_back();
+    }
+    auto fill = [&](Split<T> &s, const std::vector<std::pair<int64_t, int64_t>> &pairs) {
+      s.xInt = s.yInt = true;
+      s.xi.resize(s.n * 3);
+      s.yi.resize(s.n);
+      for (int64_t i = 0; i < s.n; ++i) {
+        auto [a, b] = pairs[i];
+        s.xi[3 * i] = int32_t(a);
+        s.xi[3 * i + 1] = int32_t(b);
+        s.xi[3 * i + 2] = int32_t(p);
+        s.yi[i] = int32_t(label(a, b));
+      }
+    };
+    if (int64_t(test.size()) != ds.test.n)
+      throw Error{"modular: the split sizes do not add up (internal error)"};
+    fill(ds.train, train);
+    fill(ds.test, test);
+    return ds;
+  }
   throw Error{"unknown task '" + task + "' in the descriptor"};
 }
 

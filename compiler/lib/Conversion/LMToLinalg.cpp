@@ -14,6 +14,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <limits>
+
 namespace lm {
 #define GEN_PASS_DEF_CONVERTLMTOLINALG
 #include "lm/Transforms/Passes.h.inc"
@@ -225,6 +227,195 @@ struct MsePattern : OpConversionPattern<MseOp> {
   }
 };
 
+
+/// The map of a tensor that lacks dimension `axis` of a rank-`rank` loop nest.
+AffineMap dropDim(unsigned rank, int64_t axis, MLIRContext *ctx) {
+  SmallVector<AffineExpr> exprs;
+  for (unsigned d = 0; d < rank; ++d)
+    if (d != axis)
+      exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+RankedTensorType withoutDim(RankedTensorType t, int64_t axis) {
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < t.getRank(); ++d)
+    if (d != axis)
+      shape.push_back(t.getDimSize(d));
+  return RankedTensorType::get(shape, t.getElementType());
+}
+
+/// A generic over `type`'s loop nest: `full` operands have the full shape,
+/// `reduced` ones lack `axis`; the result has `resultType` (full or reduced).
+Value alongAxis(OpBuilder &b, Location loc, RankedTensorType type, int64_t axis,
+                ValueRange full, ValueRange reduced, RankedTensorType resultType, Value init,
+                BodyFn body) {
+  MLIRContext *ctx = b.getContext();
+  unsigned rank = type.getRank();
+  auto id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  auto drop = dropDim(rank, axis, ctx);
+  SmallVector<AffineMap> maps(full.size(), id);
+  maps.append(reduced.size(), drop);
+  bool reducing = resultType.getRank() < type.getRank();
+  maps.push_back(reducing ? drop : id);
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  if (reducing)
+    iters[axis] = utils::IteratorType::reduction;
+  SmallVector<Value> ins(full);
+  ins.append(reduced.begin(), reduced.end());
+  auto op = b.create<linalg::GenericOp>(
+      loc, TypeRange{resultType}, ins, ValueRange{init}, maps, iters,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        nb.create<linalg::YieldOp>(nl, body(nb, nl, args));
+      });
+  return op.getResult(0);
+}
+
+Value filled(OpBuilder &b, Location loc, RankedTensorType t, double v) {
+  Value c = b.create<arith::ConstantOp>(loc, b.getFloatAttr(t.getElementType(), v));
+  return b.create<linalg::FillOp>(loc, c, emptyLike(b, loc, t)).getResult(0);
+}
+
+/// softmax and log_softmax: m = max(x); s = sum(exp(x - m)); then
+/// exp(x - m) / s, or x - m - log(s).
+template <typename Op, bool Log>
+struct SoftmaxPattern : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  LogicalResult matchAndRewrite(Op op, typename Op::Adaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    RankedTensorType type = op.getType();
+    int64_t axis = op.getAxis();
+    RankedTensorType red = withoutDim(type, axis);
+    Value m = alongAxis(rw, loc, type, axis, {x}, {}, red,
+                        filled(rw, loc, red, -std::numeric_limits<double>::infinity()),
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return b.create<arith::MaximumFOp>(l, a[0], a[1]);
+                        });
+    Value s = alongAxis(rw, loc, type, axis, {x}, {m}, red, filled(rw, loc, red, 0.0),
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value e = b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, a[0], a[1]));
+                          return b.create<arith::AddFOp>(l, a[2], e);
+                        });
+    Value r = alongAxis(rw, loc, type, axis, {x}, {m, s}, type, emptyLike(rw, loc, type),
+                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value shifted = b.create<arith::SubFOp>(l, a[0], a[1]);
+                          if (Log)
+                            return b.create<arith::SubFOp>(l, shifted, b.create<math::LogOp>(l, a[2]));
+                          return b.create<arith::DivFOp>(l, b.create<math::ExpOp>(l, shifted), a[2]);
+                        });
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+struct OneHotPattern : OpConversionPattern<OneHotOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(OneHotOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    unsigned rank = type.getRank();
+    MLIRContext *ctx = op.getContext();
+    SmallVector<AffineMap> maps{dropDim(rank, rank - 1, ctx),
+                                AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    auto g = rw.create<linalg::GenericOp>(
+        loc, TypeRange{type}, ValueRange{adaptor.getIndices()},
+        ValueRange{emptyLike(rw, loc, type)}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value k = b.create<linalg::IndexOp>(l, rank - 1);
+          Value k32 = b.create<arith::IndexCastOp>(l, b.getI32Type(), k);
+          Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, a[0], k32);
+          Type f = type.getElementType();
+          Value one = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, 1.0));
+          Value zero = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, 0.0));
+          b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::SelectOp>(l, hit, one, zero)});
+        });
+    rw.replaceOp(op, g.getResult(0));
+    return success();
+  }
+};
+
+SmallVector<OpFoldResult> foldResults(OpBuilder &b, ArrayRef<int64_t> v) {
+  SmallVector<OpFoldResult> out;
+  for (int64_t x : v)
+    out.push_back(b.getIndexAttr(x));
+  return out;
+}
+
+struct SlicePattern : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    rw.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, op.getType(), adaptor.getInput(), foldResults(rw, op.getOffsets()),
+        foldResults(rw, op.getType().getShape()), foldResults(rw, op.getStrides()));
+    return success();
+  }
+};
+
+struct UnslicePattern : OpConversionPattern<UnsliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(UnsliceOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Value zeros = zerosOf(rw, op.getLoc(), op.getType());
+    auto part = cast<RankedTensorType>(adaptor.getInput().getType());
+    rw.replaceOpWithNewOp<tensor::InsertSliceOp>(
+        op, adaptor.getInput(), zeros, foldResults(rw, op.getOffsets()),
+        foldResults(rw, part.getShape()), foldResults(rw, op.getStrides()));
+    return success();
+  }
+};
+
+/// accuracy: a row-wise (max, argmax) reduction, then the mean of
+/// (argmax == label).
+struct AccuracyPattern : OpConversionPattern<AccuracyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AccuracyOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    auto logits = cast<RankedTensorType>(adaptor.getLogits().getType());
+    Type f = logits.getElementType();
+    int64_t n = logits.getDimSize(0);
+    auto rowF = RankedTensorType::get({n}, f);
+    auto rowI = RankedTensorType::get({n}, rw.getI32Type());
+    Value maxInit = filled(rw, loc, rowF, -std::numeric_limits<double>::infinity());
+    Value zeroI = rw.create<arith::ConstantOp>(loc, rw.getI32IntegerAttr(-1));
+    Value idxInit = rw.create<linalg::FillOp>(loc, zeroI, emptyLike(rw, loc, rowI)).getResult(0);
+    auto id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    auto row = dropDim(2, 1, ctx);
+    auto argmax = rw.create<linalg::GenericOp>(
+        loc, TypeRange{rowF, rowI}, ValueRange{adaptor.getLogits()}, ValueRange{maxInit, idxInit},
+        ArrayRef<AffineMap>{id, row, row},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value c = b.create<arith::IndexCastOp>(l, b.getI32Type(), b.create<linalg::IndexOp>(l, 1));
+          Value better = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, a[0], a[1]);
+          b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::SelectOp>(l, better, a[0], a[1]),
+                                                  b.create<arith::SelectOp>(l, better, c, a[2])});
+        });
+    auto scalarType = op.getType();
+    auto count = rw.create<linalg::GenericOp>(
+        loc, TypeRange{scalarType}, ValueRange{argmax.getResult(1), adaptor.getLabels()},
+        ValueRange{zerosOf(rw, loc, scalarType)},
+        ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx),
+                            AffineMap::getMultiDimIdentityMap(1, ctx), AffineMap::get(1, 0, {}, ctx)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, a[0], a[1]);
+          Value one = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, 1.0 / double(n)));
+          Value zero = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, 0.0));
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::AddFOp>(l, a[2], b.create<arith::SelectOp>(l, hit, one, zero))});
+        });
+    rw.replaceOp(op, count.getResult(0));
+    return success();
+  }
+};
+
 struct ConvertLMToLinalg : lm::impl::ConvertLMToLinalgBase<ConvertLMToLinalg> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
@@ -262,7 +453,9 @@ struct ConvertLMToLinalg : lm::impl::ConvertLMToLinalgBase<ConvertLMToLinalg> {
           return b.create<math::PowFOp>(l, a[0], e);
         });
     patterns.add<EinsumPattern, TransposePattern, BroadcastPattern, ReduceSumPattern,
-                 ReshapePattern, MsePattern>(ctx);
+                 ReshapePattern, MsePattern, SoftmaxPattern<SoftmaxOp, false>,
+                 SoftmaxPattern<LogSoftmaxOp, true>, OneHotPattern, SlicePattern, UnslicePattern,
+                 AccuracyPattern>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<LMDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,

@@ -322,6 +322,107 @@ void ReshapeOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &ou
   out.push_back(b.create<ReshapeOp>(getLoc(), getInput().getType(), ct[0]));
 }
 
+
+//===----------------------------------------------------------------------===//
+// Softmax family
+//===----------------------------------------------------------------------===//
+
+template <typename Op> static LogicalResult verifyAxis(Op op) {
+  int64_t rank = tensorType(op.getInput()).getRank();
+  if (op.getAxis() < 0 || op.getAxis() >= rank)
+    return op.emitOpError("axis ") << op.getAxis() << " is out of range for rank " << rank;
+  return success();
+}
+LogicalResult SoftmaxOp::verify() { return verifyAxis(*this); }
+LogicalResult LogSoftmaxOp::verify() { return verifyAxis(*this); }
+
+/// sum(x, axis) broadcast back over `axis`.
+static Value sumAlong(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  auto type = tensorType(x);
+  SmallVector<int64_t> shape, dims;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (d != axis) {
+      shape.push_back(type.getDimSize(d));
+      dims.push_back(d);
+    }
+  auto reducedType = RankedTensorType::get(shape, type.getElementType());
+  Value s = b.create<ReduceSumOp>(loc, reducedType, x, b.getDenseI64ArrayAttr({axis}));
+  return b.create<BroadcastOp>(loc, type, s, b.getDenseI64ArrayAttr(dims));
+}
+
+// y = softmax(x): dx = y * (g - sum(g * y))
+void SoftmaxOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  Value y = getResult();
+  Value inner = sumAlong(b, loc, b.create<MulOp>(loc, ct[0], y), getAxis());
+  out.push_back(b.create<MulOp>(loc, y, b.create<SubOp>(loc, ct[0], inner)));
+}
+
+// y = log_softmax(x): dx = g - softmax(x) * sum(g)
+void LogSoftmaxOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  Value p = b.create<ExpOp>(loc, getResult());
+  Value total = sumAlong(b, loc, ct[0], getAxis());
+  out.push_back(b.create<SubOp>(loc, ct[0], b.create<MulOp>(loc, p, total)));
+}
+
+//===----------------------------------------------------------------------===//
+// OneHotOp, AccuracyOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult OneHotOp::verify() {
+  auto in = tensorType(getIndices());
+  if (getType().getRank() != in.getRank() + 1 ||
+      getType().getShape().drop_back() != in.getShape())
+    return emitOpError("result must be the indices' shape plus one (depth) dimension");
+  return success();
+}
+
+LogicalResult AccuracyOp::verify() {
+  auto logits = tensorType(getLogits()), labels = tensorType(getLabels());
+  if (logits.getRank() != 2 || labels.getRank() != 1 ||
+      logits.getDimSize(0) != labels.getDimSize(0))
+    return emitOpError("expects logits [N, C] and labels [N], got ")
+           << logits << " and " << labels;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SliceOp, UnsliceOp
+//===----------------------------------------------------------------------===//
+
+/// Checks that `part` fits into `whole` at offsets with strides.
+static LogicalResult verifySlice(Operation *op, RankedTensorType whole, RankedTensorType part,
+                                 ArrayRef<int64_t> offsets, ArrayRef<int64_t> strides) {
+  if (whole.getRank() != part.getRank() || (int64_t)offsets.size() != whole.getRank() ||
+      (int64_t)strides.size() != whole.getRank())
+    return op->emitOpError("needs one offset and one stride per dimension, and equal ranks");
+  for (int64_t d = 0; d < whole.getRank(); ++d) {
+    if (offsets[d] < 0 || strides[d] < 1)
+      return op->emitOpError("offsets must be >= 0 and strides >= 1");
+    if (part.getDimSize(d) > 0 &&
+        offsets[d] + (part.getDimSize(d) - 1) * strides[d] >= whole.getDimSize(d))
+      return op->emitOpError("dimension ") << d << " of the slice runs past the end";
+  }
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  return verifySlice(*this, tensorType(getInput()), getType(), getOffsets(), getStrides());
+}
+LogicalResult UnsliceOp::verify() {
+  return verifySlice(*this, getType(), tensorType(getInput()), getOffsets(), getStrides());
+}
+
+void SliceOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.push_back(b.create<UnsliceOp>(getLoc(), getInput().getType(), ct[0], getOffsetsAttr(),
+                                    getStridesAttr()));
+}
+void UnsliceOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.push_back(b.create<SliceOp>(getLoc(), getInput().getType(), ct[0], getOffsetsAttr(),
+                                  getStridesAttr()));
+}
+
 //===----------------------------------------------------------------------===//
 // MseOp
 //===----------------------------------------------------------------------===//

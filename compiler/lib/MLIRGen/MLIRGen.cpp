@@ -95,7 +95,7 @@ std::string kindName(const Value &v) {
   case Value::Kind::Tuple: return "tuple";
   case Value::Kind::Tensor: {
     auto t = cast<mlir::RankedTensorType>(v.tensor.getType());
-    std::string s = "f32[";
+    std::string s = t.getElementType().isInteger(32) ? "i32[" : "f32[";
     llvm::raw_string_ostream os(s);
     llvm::interleaveComma(t.getShape(), os);
     return os.str() + "]";
@@ -171,6 +171,7 @@ struct DataInst {
   Loc loc;
   llvm::json::Object desc;
   SmallVector<int64_t> xShape, yShape; // per example
+  bool xInt = false, yInt = false;      // i32 tokens / labels
   int64_t nTrain = 0, nTest = 0;
   Group *teacher = nullptr;
 };
@@ -342,6 +343,39 @@ private:
   mlir::RankedTensorType ttype(llvm::ArrayRef<int64_t> shape) {
     return mlir::RankedTensorType::get(shape, f32);
   }
+  mlir::RankedTensorType itype(llvm::ArrayRef<int64_t> shape) {
+    return mlir::RankedTensorType::get(shape, b.getI32Type());
+  }
+  /// The type of `n` examples of per-example shape `perExample`.
+  mlir::RankedTensorType dataType(llvm::ArrayRef<int64_t> perExample, bool isInt, int64_t n) {
+    SmallVector<int64_t> s{n};
+    s.append(perExample.begin(), perExample.end());
+    return isInt ? itype(s) : ttype(s);
+  }
+  static bool isIntTensor(const Value &v) {
+    return v.kind == Value::Kind::Tensor &&
+           cast<mlir::RankedTensorType>(v.tensor.getType()).getElementType().isInteger(32);
+  }
+  /// A float tensor argument of a builtin, or an error.
+  bool needFloat(const Value &v, Loc loc, StringRef what) {
+    if (v.kind == Value::Kind::Tensor && !isIntTensor(v))
+      return true;
+    fail(loc, what + " needs a float tensor, not " + kindName(v));
+    return false;
+  }
+  /// A normalized axis (negative counts from the end), or an error.
+  std::optional<int64_t> axisOf(const Value &axis, int64_t rank, Loc loc) {
+    auto a = staticInt(axis, loc, "an axis");
+    if (!a)
+      return std::nullopt;
+    int64_t k = *a < 0 ? *a + rank : *a;
+    if (k < 0 || k >= rank) {
+      fail(loc, "axis " + llvm::Twine(*a) + " is out of range for rank " + llvm::Twine(rank));
+      return std::nullopt;
+    }
+    return k;
+  }
+  Value sliceTensor(const Value &base, const std::vector<Slice> &slices, Scope &scope, Loc loc);
   static llvm::ArrayRef<int64_t> shapeOf(mlir::Value v) {
     return cast<mlir::RankedTensorType>(v.getType()).getShape();
   }
@@ -357,6 +391,24 @@ private:
   Value unaryTensor(StringRef op, const Value &a, Loc loc);
   Value matmul(const Value &a, const Value &c, Loc loc);
   Value reduce(const Value &x, const Value *axis, bool mean, Loc loc);
+  /// With `keepdims` true, reshapes the reduction `r` of `x` so that the
+  /// reduced axes stay as size-1 dimensions (NumPy's keepdims).
+  Value keepDims(const Value &r, const Value &x, const Value *axis, const Value &keepdims,
+                 Loc loc) {
+    TRY(r);
+    auto keep = staticBool(keepdims, loc, "keepdims");
+    if (!keep)
+      return Value::error();
+    if (!*keep)
+      return r;
+    SmallVector<int64_t> shape(shapeOf(x.tensor));
+    for (int64_t d : *reduceAxes(shape, axis, loc))
+      shape[d] = 1;
+    return Value::ofTensor(b.create<ReshapeOp>(mloc(loc), ttype(shape), r.tensor));
+  }
+  /// The sorted, normalized axes `axis` names for shape `s` (all if none).
+  std::optional<SmallVector<int64_t>> reduceAxes(llvm::ArrayRef<int64_t> s, const Value *axis,
+                                                 Loc loc);
   Value einsum(const std::string &spec, std::vector<Value> inputs, Loc loc);
   Value transposeAll(const Value &x, Loc loc);
 
@@ -416,14 +468,14 @@ const char *const kTensorUnary[] = {"relu", "tanh", "exp", "log", "sqrt"};
 const char *const kBuiltins[] = {
     "relu", "tanh", "exp", "log", "sqrt", "sum", "mean", "mse", "einsum",
     "len", "min", "max", "abs", "normal", "uniform", "zeros", "ones",
-    "constant", "sgd", "gd", "gaussian", "linear_map", "full", "float", "int"};
+    "constant", "sgd", "gd", "adam", "adamw", "gaussian", "linear_map", "modular",
+    "full", "float", "int", "softmax", "log_softmax", "cross_entropy", "accuracy",
+    "sigmoid", "gelu", "var", "one_hot", "causal_tril", "reshape"};
 const char *const kNotYet[] = {
-    "softmax", "log_softmax", "cross_entropy", "accuracy", "gelu", "sigmoid",
-    "var", "norm", "grad_norm", "thermo", "sharpness", "hessian_trace",
+    "norm", "grad_norm", "thermo", "sharpness", "hessian_trace",
     "sgd_temperature", "grad_noise_scale", "ntk_spectrum", "effective_rank",
-    "svd_modes", "fourier_norms", "llc", "adam", "adamw", "modular", "parity",
-    "power_law_regression", "csv", "npy", "reshape", "concat", "gather",
-    "embed", "one_hot", "where", "causal_tril", "first", "last", "argmax",
+    "svd_modes", "fourier_norms", "llc", "parity", "power_law_regression", "csv",
+    "npy", "concat", "gather", "embed", "where", "first", "last", "argmax",
     "step_of", "cosine", "warmup", "logspace"};
 
 bool isBuiltin(StringRef n) { return llvm::is_contained(kBuiltins, n); }
@@ -555,9 +607,17 @@ Value Generator::materialize(Value v, Loc loc) {
   return Value::ofTensor(it->second);
 }
 
+/// Enumeration constants of task arguments (`op: add`, `split: unordered`).
+const char *const kSymbols[] = {"add", "sub", "mul", "div", "ordered", "unordered"};
+
 Value Generator::evalName(const NameExpr *e, Scope &scope) {
   if (Value *v = scope.find(e->name))
     return materialize(*v, e->getLoc());
+  if (llvm::is_contained(kSymbols, e->name)) {
+    Value v = Value::make(Value::Kind::Str);
+    v.str = e->name;
+    return v;
+  }
   if (isBuiltin(e->name)) {
     Value v = Value::make(e->name == "full" ? Value::Kind::Full : Value::Kind::Builtin);
     v.str = e->name;
@@ -629,7 +689,7 @@ Value Generator::evalIndex(const IndexExpr *e, Scope &scope) {
   Value base = eval(e->base.get(), scope);
   TRY(base);
   if (base.kind == Value::Kind::Tensor)
-    return fail(e->getLoc(), "indexing and slicing tensors is not supported yet");
+    return sliceTensor(base, e->slices, scope, e->getLoc());
   if (e->slices.size() != 1 || e->slices[0].isRange)
     return fail(e->getLoc(), "lists take one index");
   size_t n = base.kind == Value::Kind::ModelList ? base.models.size() : base.elems.size();
@@ -652,6 +712,68 @@ Value Generator::evalIndex(const IndexExpr *e, Scope &scope) {
     return v;
   }
   return base.elems[k];
+}
+
+/// `x[i, lo:hi, :]`: static offsets and sizes; an integer index drops its
+/// dimension. Negative indices and bounds count from the end, as in NumPy.
+Value Generator::sliceTensor(const Value &base, const std::vector<Slice> &slices, Scope &scope,
+                             Loc loc) {
+  if (!needFloat(base, loc, "indexing"))
+    return Value::error();
+  llvm::ArrayRef<int64_t> shape = shapeOf(base.tensor);
+  if (slices.size() > shape.size())
+    return fail(loc, "too many indices (" + llvm::Twine(slices.size()) + ") for shape " +
+                         shapeStr(shape));
+  SmallVector<int64_t> offsets, sizes, strides, kept;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    int64_t n = shape[d], lo = 0, hi = n;
+    bool drop = false;
+    if (d < slices.size()) {
+      const Slice &sl = slices[d];
+      auto bound = [&](const ExprPtr &e, int64_t dflt) -> std::optional<int64_t> {
+        if (!e)
+          return dflt;
+        Value v = eval(e.get(), scope);
+        auto k = staticInt(v, e->getLoc(), "an index");
+        if (!k)
+          return std::nullopt;
+        return *k < 0 ? *k + n : *k;
+      };
+      if (sl.isRange) {
+        auto l = bound(sl.lo, 0), h = bound(sl.hi, n);
+        if (!l || !h)
+          return Value::error();
+        lo = std::clamp<int64_t>(*l, 0, n);
+        hi = std::clamp<int64_t>(*h, lo, n);
+        if (hi == lo)
+          return fail(sl.loc, "the slice of dimension " + llvm::Twine(d) + " is empty");
+      } else {
+        auto k = bound(sl.index, 0);
+        if (!k)
+          return Value::error();
+        if (*k < 0 || *k >= n)
+          return fail(sl.loc, "index is out of range for dimension " + llvm::Twine(d) +
+                                  " of size " + llvm::Twine(n));
+        lo = *k;
+        hi = *k + 1;
+        drop = true;
+      }
+    }
+    offsets.push_back(lo);
+    sizes.push_back(hi - lo);
+    strides.push_back(1);
+    if (!drop)
+      kept.push_back(hi - lo);
+  }
+  if (!inFunction(loc))
+    return Value::error();
+  mlir::Value v = base.tensor;
+  if (llvm::ArrayRef<int64_t>(sizes) != shape)
+    v = b.create<SliceOp>(mloc(loc), ttype(sizes), v, b.getDenseI64ArrayAttr(offsets),
+                          b.getDenseI64ArrayAttr(strides));
+  if (kept.size() != sizes.size())
+    v = b.create<ReshapeOp>(mloc(loc), ttype(kept), v);
+  return Value::ofTensor(v);
 }
 
 Value Generator::evalUnary(const UnaryExpr *e, Scope &scope) {
@@ -994,7 +1116,8 @@ bool Generator::checkHParamType(const HParam &h, const Value &v, Loc loc) {
 
 bool Generator::checkTensorType(const TypeRef &t, const Value &v, Scope &scope,
                                 Loc loc, StringRef what) {
-  if (t.base != "f32" || !t.hasDims) {
+  bool tensorType = (t.base == "f32" || t.base == "i32") && t.hasDims;
+  if (!tensorType) {
     Value::Kind want = t.base == "int" ? Value::Kind::Int
                        : t.base == "bool" ? Value::Kind::Bool
                                           : Value::Kind::Float;
@@ -1007,6 +1130,10 @@ bool Generator::checkTensorType(const TypeRef &t, const Value &v, Scope &scope,
   }
   if (v.kind != Value::Kind::Tensor) {
     fail(loc, what + " should be a tensor, not " + kindName(v));
+    return false;
+  }
+  if (isIntTensor(v) != (t.base == "i32")) {
+    fail(loc, what + " should be " + t.base + "[...], not " + kindName(v));
     return false;
   }
   llvm::ArrayRef<int64_t> shape = shapeOf(v.tensor);
@@ -1249,6 +1376,9 @@ Value Generator::elementwise(StringRef op, const Value &a, const Value &c, Loc l
   Value ta = toTensor(a, loc), tc = toTensor(c, loc);
   TRY(ta);
   TRY(tc);
+  if (isIntTensor(ta) || isIntTensor(tc))
+    return fail(loc, "arithmetic on integer tensors is not supported",
+                "integer tensors hold tokens and labels: use one_hot(...) or an embedding");
   llvm::ArrayRef<int64_t> sa = shapeOf(ta.tensor), sc = shapeOf(tc.tensor);
   size_t rank = std::max(sa.size(), sc.size());
   SmallVector<int64_t> shape(rank);
@@ -1278,7 +1408,7 @@ Value Generator::elementwise(StringRef op, const Value &a, const Value &c, Loc l
 }
 
 Value Generator::unaryTensor(StringRef op, const Value &a, Loc loc) {
-  if (!inFunction(loc))
+  if (!inFunction(loc) || !needFloat(a, loc, op))
     return Value::error();
   mlir::Location ml = mloc(loc);
   mlir::Value x = a.tensor, out;
@@ -1316,9 +1446,9 @@ Value Generator::einsum(const std::string &spec, std::vector<Value> inputs, Loc 
   for (auto [i, p] : llvm::enumerate(parts)) {
     std::string letters = p.trim().str();
     clean += (i ? "," : "") + letters;
-    if (inputs[i].kind != Value::Kind::Tensor)
+    if (inputs[i].kind != Value::Kind::Tensor || isIntTensor(inputs[i]))
       return fail(loc, "einsum input #" + llvm::Twine(i) + " is " + kindName(inputs[i]) +
-                           ", not a tensor");
+                           ", not a float tensor");
     llvm::ArrayRef<int64_t> shape = shapeOf(inputs[i].tensor);
     if (letters.size() != shape.size())
       return fail(loc, "einsum input #" + llvm::Twine(i) + " has shape " + shapeStr(shape) +
@@ -1394,31 +1524,42 @@ Value Generator::transposeAll(const Value &x, Loc loc) {
                                                b.getDenseI64ArrayAttr(perm)));
 }
 
-Value Generator::reduce(const Value &x, const Value *axis, bool mean, Loc loc) {
-  if (x.kind != Value::Kind::Tensor)
-    return fail(loc, "sum/mean need a tensor, not " + kindName(x));
-  if (!inFunction(loc))
-    return Value::error();
-  llvm::ArrayRef<int64_t> s = shapeOf(x.tensor);
+std::optional<SmallVector<int64_t>> Generator::reduceAxes(llvm::ArrayRef<int64_t> s,
+                                                         const Value *axis, Loc loc) {
   SmallVector<int64_t> axes;
   if (!axis || axis->kind == Value::Kind::None) {
     for (size_t i = 0; i < s.size(); ++i)
       axes.push_back(i);
-  } else {
-    std::vector<Value> list = axis->kind == Value::Kind::Int ? std::vector<Value>{*axis}
-                                                             : axis->elems;
-    for (const Value &a : list) {
-      auto n = staticInt(a, loc, "an axis");
-      if (!n)
-        return Value::error();
-      int64_t k = *n < 0 ? *n + int64_t(s.size()) : *n;
-      if (k < 0 || k >= int64_t(s.size()) || llvm::is_contained(axes, k))
-        return fail(loc, "axis " + llvm::Twine(*n) + " is out of range (or repeated) "
-                                                     "for shape " + shapeStr(s));
-      axes.push_back(k);
-    }
-    llvm::sort(axes);
+    return axes;
   }
+  std::vector<Value> list =
+      axis->kind == Value::Kind::Int ? std::vector<Value>{*axis} : axis->elems;
+  for (const Value &a : list) {
+    auto n = staticInt(a, loc, "an axis");
+    if (!n)
+      return std::nullopt;
+    int64_t k = *n < 0 ? *n + int64_t(s.size()) : *n;
+    if (k < 0 || k >= int64_t(s.size()) || llvm::is_contained(axes, k)) {
+      fail(loc, "axis " + llvm::Twine(*n) + " is out of range (or repeated) for shape " +
+                    shapeStr(s));
+      return std::nullopt;
+    }
+    axes.push_back(k);
+  }
+  llvm::sort(axes);
+  return axes;
+}
+
+Value Generator::reduce(const Value &x, const Value *axis, bool mean, Loc loc) {
+  if (x.kind != Value::Kind::Tensor || isIntTensor(x))
+    return fail(loc, "sum/mean need a float tensor, not " + kindName(x));
+  if (!inFunction(loc))
+    return Value::error();
+  llvm::ArrayRef<int64_t> s = shapeOf(x.tensor);
+  auto maybeAxes = reduceAxes(s, axis, loc);
+  if (!maybeAxes)
+    return Value::error();
+  SmallVector<int64_t> axes = *maybeAxes;
   SmallVector<int64_t> shape;
   int64_t count = 1;
   for (size_t i = 0; i < s.size(); ++i)
@@ -1499,10 +1640,11 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
     return Value::integer(x.elems.size());
   }
   if (name == "sum" || name == "mean") {
-    auto a = bind({"x", "axis"}, {req, Value::none()});
+    auto a = bind({"x", "axis", "keepdims"}, {req, Value::none(), Value::boolean(false)});
     if (!a)
       return Value::error();
-    return reduce((*a)[0], &(*a)[1], name == "mean", loc);
+    Value r = reduce((*a)[0], &(*a)[1], name == "mean", loc);
+    return keepDims(r, (*a)[0], &(*a)[1], (*a)[2], loc);
   }
   if (name == "mse") {
     auto a = bind({"prediction", "target"});
@@ -1564,6 +1706,196 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
       return fail(loc, "normal: std must not be negative");
     return v;
   }
+  if (name == "softmax" || name == "log_softmax") {
+    std::vector<std::string> names = {"x", "axis"};
+    std::vector<Value> defaults = {req, Value::integer(-1)};
+    if (name == "softmax") {
+      names.insert(names.end(), {"temperature", "mask"});
+      defaults.insert(defaults.end(), {Value::real(1), Value::none()});
+    }
+    auto a = bind(names, defaults);
+    if (!a || !needFloat((*a)[0], loc, name) || !inFunction(loc))
+      return Value::error();
+    Value x = (*a)[0];
+    auto axis = axisOf((*a)[1], shapeOf(x.tensor).size(), loc);
+    if (!axis)
+      return Value::error();
+    if (name == "softmax") {
+      // Logits l at temperature T: p = softmax(l / T); masked entries (mask 0)
+      // get -1e30 added, so they carry no probability.
+      auto t = staticNumber((*a)[2], loc, "temperature");
+      if (!t)
+        return Value::error();
+      if (!(*t > 0))
+        return fail(loc, "softmax: the temperature must be positive");
+      if (*t != 1)
+        x = elementwise("div", x, Value::real(*t), loc);
+      if ((*a)[3].kind != Value::Kind::None) {
+        if (!needFloat((*a)[3], loc, "a softmax mask"))
+          return Value::error();
+        Value shifted = elementwise("sub", (*a)[3], Value::real(1), loc);
+        TRY(shifted);
+        Value bias = elementwise("mul", shifted, Value::real(1e30), loc);
+        TRY(bias);
+        x = elementwise("add", x, bias, loc);
+      }
+      TRY(x);
+      return Value::ofTensor(b.create<SoftmaxOp>(mloc(loc), x.tensor, *axis));
+    }
+    return Value::ofTensor(b.create<LogSoftmaxOp>(mloc(loc), x.tensor, *axis));
+  }
+  if (name == "one_hot") {
+    auto a = bind({"indices", "depth"});
+    if (!a)
+      return Value::error();
+    if (!isIntTensor((*a)[0]))
+      return fail(loc, "one_hot needs an integer tensor, not " + kindName((*a)[0]));
+    auto depth = staticInt((*a)[1], loc, "one_hot depth");
+    if (!depth || !inFunction(loc))
+      return Value::error();
+    if (*depth < 1)
+      return fail(loc, "one_hot depth must be positive");
+    SmallVector<int64_t> shape(shapeOf((*a)[0].tensor));
+    shape.push_back(*depth);
+    return Value::ofTensor(b.create<OneHotOp>(mloc(loc), ttype(shape), (*a)[0].tensor));
+  }
+  if (name == "cross_entropy" || name == "accuracy") {
+    auto a = bind({"logits", "labels"});
+    if (!a || !needFloat((*a)[0], loc, name) || !inFunction(loc))
+      return Value::error();
+    const Value &logits = (*a)[0], &labels = (*a)[1];
+    llvm::ArrayRef<int64_t> ls = shapeOf(logits.tensor);
+    if (!isIntTensor(labels) || ls.size() != 2 || shapeOf(labels.tensor).size() != 1 ||
+        shapeOf(labels.tensor)[0] != ls[0])
+      return fail(loc, name + " needs logits f32[N, C] and labels i32[N], got " +
+                           kindName(logits) + " and " + kindName(labels));
+    if (name == "accuracy")
+      return Value::ofTensor(
+          b.create<AccuracyOp>(mloc(loc), ttype({}), logits.tensor, labels.tensor));
+    // -mean_n log p(y_n): one-hot picks the label's log-probability.
+    mlir::Location ml = mloc(loc);
+    Value logp = Value::ofTensor(b.create<LogSoftmaxOp>(ml, logits.tensor, 1));
+    Value oh = Value::ofTensor(b.create<OneHotOp>(ml, ttype(ls), labels.tensor));
+    Value picked = elementwise("mul", oh, logp, loc);
+    TRY(picked);
+    Value total = reduce(picked, nullptr, false, loc);
+    TRY(total);
+    return elementwise("mul", total, Value::real(-1.0 / double(ls[0])), loc);
+  }
+  if (name == "sigmoid" || name == "gelu") {
+    auto a = bind({"x"});
+    if (!a || !needFloat((*a)[0], loc, name))
+      return Value::error();
+    Value x = (*a)[0];
+    if (name == "sigmoid") { // 1 / (1 + exp(-x))
+      Value e = unaryTensor("exp", unaryTensor("neg", x, loc), loc);
+      TRY(e);
+      Value d = elementwise("add", e, Value::real(1), loc);
+      TRY(d);
+      return elementwise("div", Value::real(1), d, loc);
+    }
+    // GELU, tanh form: x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+    Value cube = Value::ofTensor(b.create<PowOp>(mloc(loc), x.tensor, b.getF64FloatAttr(3)));
+    Value inner = elementwise("add", x, elementwise("mul", cube, Value::real(0.044715), loc), loc);
+    TRY(inner);
+    Value t = unaryTensor("tanh", elementwise("mul", inner, Value::real(std::sqrt(2 / M_PI)), loc),
+                          loc);
+    TRY(t);
+    Value half = elementwise("mul", x, Value::real(0.5), loc);
+    return elementwise("mul", half, elementwise("add", t, Value::real(1), loc), loc);
+  }
+  if (name == "var") {
+    // Population variance along `axis` (all axes by default).
+    auto a = bind({"x", "axis", "keepdims"}, {req, Value::none(), Value::boolean(false)});
+    if (!a || !needFloat((*a)[0], loc, name) || !inFunction(loc))
+      return Value::error();
+    Value x = (*a)[0];
+    llvm::ArrayRef<int64_t> shape = shapeOf(x.tensor);
+    Value m = reduce(x, &(*a)[1], true, loc);
+    TRY(m);
+    auto axes = reduceAxes(shape, &(*a)[1], loc);
+    SmallVector<int64_t> keep;
+    for (int64_t d = 0; d < int64_t(shape.size()); ++d)
+      if (!llvm::is_contained(*axes, d))
+        keep.push_back(d);
+    Value wide = Value::ofTensor(b.create<BroadcastOp>(mloc(loc), ttype(shape), m.tensor,
+                                                       b.getDenseI64ArrayAttr(keep)));
+    Value c = elementwise("sub", x, wide, loc);
+    TRY(c);
+    Value sq = elementwise("mul", c, c, loc);
+    TRY(sq);
+    return keepDims(reduce(sq, &(*a)[1], true, loc), x, &(*a)[1], (*a)[2], loc);
+  }
+  if (name == "causal_tril") {
+    auto a = bind({"n"});
+    if (!a)
+      return Value::error();
+    auto n = staticInt((*a)[0], loc, "causal_tril size");
+    if (!n || !inFunction(loc))
+      return Value::error();
+    if (*n < 1 || *n > 4096)
+      return fail(loc, "causal_tril size must be in 1..4096");
+    // mask[t, s] = 1 where key s is visible from query t (s <= t).
+    SmallVector<mlir::Attribute> vals;
+    for (int64_t t = 0; t < *n; ++t)
+      for (int64_t k = 0; k < *n; ++k)
+        vals.push_back(b.getFloatAttr(f32, k <= t ? 1.0 : 0.0));
+    auto type = ttype({*n, *n});
+    return Value::ofTensor(b.create<mlir::arith::ConstantOp>(
+        mloc(loc), mlir::DenseElementsAttr::get(type, vals)));
+  }
+  if (name == "reshape") {
+    auto a = bind({"x", "shape"});
+    if (!a || !needFloat((*a)[0], loc, name) || !inFunction(loc))
+      return Value::error();
+    const Value &shapeV = (*a)[1];
+    if (shapeV.kind != Value::Kind::List && shapeV.kind != Value::Kind::Tuple)
+      return fail(loc, "reshape: the shape is a list or tuple of ints");
+    int64_t total = mlir::ShapedType::getNumElements(shapeOf((*a)[0].tensor)), known = 1;
+    SmallVector<int64_t> shape;
+    int infer = -1;
+    for (auto [i, d] : llvm::enumerate(shapeV.elems)) {
+      auto n = staticInt(d, loc, "a reshape dimension");
+      if (!n)
+        return Value::error();
+      if (*n == -1 && infer < 0) {
+        infer = i;
+      } else if (*n < 1) {
+        return fail(loc, "reshape dimensions must be positive (one may be -1)");
+      } else {
+        known *= *n;
+      }
+      shape.push_back(*n);
+    }
+    if (infer >= 0 && known > 0 && total % known == 0)
+      shape[infer] = total / known;
+    if (mlir::ShapedType::getNumElements(shape) != total || llvm::is_contained(shape, -1))
+      return fail(loc, "reshape: " + kindName((*a)[0]) + " has " + llvm::Twine(total) +
+                           " elements, which shape " + shapeStr(shape) + " does not hold");
+    return Value::ofTensor(b.create<ReshapeOp>(mloc(loc), ttype(shape), (*a)[0].tensor));
+  }
+  if (name == "adam" || name == "adamw") {
+    // adamw decouples weight decay (Loshchilov & Hutter); adam adds it to the
+    // gradient. Betas as in PyTorch.
+    Value betas = Value::make(Value::Kind::Tuple);
+    betas.elems = {Value::real(0.9), Value::real(0.999)};
+    auto a = bind({"lr", "betas", "eps", "weight_decay"},
+                  {req, betas, Value::real(1e-8), Value::real(name == "adamw" ? 0.01 : 0)});
+    if (!a)
+      return Value::error();
+    Value v = Value::make(Value::Kind::Optim);
+    v.str = name;
+    const Value &bt = (*a)[1];
+    if ((bt.kind != Value::Kind::Tuple && bt.kind != Value::Kind::List) ||
+        bt.elems.size() != 2 || !bt.elems[0].isNumber() || !bt.elems[1].isNumber())
+      return fail(loc, name + ": betas is a pair of numbers, e.g. (0.9, 0.98)");
+    v.names = {"lr", "beta1", "beta2", "eps", "weight_decay"};
+    v.elems = {(*a)[0], bt.elems[0], bt.elems[1], (*a)[2], (*a)[3]};
+    for (auto [i, x] : llvm::enumerate(v.elems))
+      if (!x.isNumber())
+        return fail(loc, name + ": '" + v.names[i] + "' must be a number, not " + kindName(x));
+    return v;
+  }
   if (name == "sgd" || name == "gd") {
     std::vector<std::string> names = {"lr", "momentum", "nesterov", "weight_decay"};
     std::vector<Value> defaults = {req, Value::real(0), Value::boolean(false),
@@ -1585,7 +1917,7 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
     }
     return v;
   }
-  if (name == "gaussian" || name == "linear_map")
+  if (name == "gaussian" || name == "linear_map" || name == "modular")
     return fail(loc, "a task like '" + name + "' is created by an experiment binding",
                 "write `data = " + name + "(...)` in the experiment");
   return fail(loc, "'" + name + "' cannot be called here");
@@ -1751,6 +2083,43 @@ Value Generator::makeTask(const std::string &name, const std::vector<Arg> &args,
                                 {"noise", *noise},
                                 {"teacher", tg.name},
                                 {"teacher_entry", "lm_forward_" + tg.name}};
+  } else if (name == "modular") {
+    Value ordered = Value::make(Value::Kind::Str);
+    ordered.str = "ordered";
+    auto a = bindArgs(args, scope, loc, name, {"op", "p", "train_frac", "seed", "split"},
+                      {req, req, req, seed, ordered});
+    if (!a)
+      return Value::error();
+    const Value &op = (*a)[0], &split = (*a)[4];
+    if (op.kind != Value::Kind::Str ||
+        !llvm::is_contained({"add", "sub", "mul", "div"}, StringRef(op.str)))
+      return fail(loc, "modular: op is add, sub, mul or div");
+    if (split.kind != Value::Kind::Str || (split.str != "ordered" && split.str != "unordered"))
+      return fail(loc, "modular: split is ordered or unordered");
+    auto p = positive((*a)[1], "p");
+    auto frac = staticNumber((*a)[2], loc, "modular: 'train_frac'");
+    auto s = dyn((*a)[3], "seed");
+    if (!p || !frac || !s)
+      return Value::error();
+    if (*p < 2 || *p > 4096)
+      return fail(loc, "modular: p must be in 2..4096, got " + llvm::Twine(*p));
+    if (op.str == "div")
+      for (int64_t k = 2; k * k <= *p; ++k)
+        if (*p % k == 0)
+          return fail(loc, "modular: division needs a prime p (" + llvm::Twine(*p) +
+                               " = " + llvm::Twine(k) + " x " + llvm::Twine(*p / k) + ")");
+    int64_t total = op.str == "div" ? *p * (*p - 1) : *p * *p;
+    int64_t nTrain = int64_t(std::llround(*frac * double(total)));
+    if (!(*frac > 0 && *frac < 1) || nTrain < 1 || nTrain >= total)
+      return fail(loc, "modular: train_frac must leave both splits non-empty (got " +
+                           llvm::formatv("{0}", *frac).str() + " of " + llvm::Twine(total) + " pairs)");
+    d.xShape = {3};
+    d.yShape = {};
+    d.xInt = d.yInt = true;
+    d.nTrain = nTrain;
+    d.nTest = total - nTrain;
+    d.desc = llvm::json::Object{{"task", "modular"}, {"seed", *s}, {"op", op.str},
+                                {"p", *p}, {"split", split.str}};
   } else {
     auto a = bindArgs(args, scope, loc, name,
                       {"d_in", "d_out", "singular_values", "n", "n_test", "whitened", "seed"},
@@ -1797,6 +2166,8 @@ Value Generator::makeTask(const std::string &name, const std::vector<Arg> &args,
   };
   d.desc["x_shape"] = shape(d.xShape);
   d.desc["y_shape"] = shape(d.yShape);
+  d.desc["x_dtype"] = d.xInt ? "i32" : "float";
+  d.desc["y_dtype"] = d.yInt ? "i32" : "float";
   d.desc["n_train"] = d.nTrain;
   d.desc["n_test"] = d.nTest;
   Value v = Value::make(Value::Kind::Data);
@@ -2030,13 +2401,9 @@ bool Generator::emitTrain(const TrainBlock &t) {
                             llvm::Twine(lfn.args.size()));
     return false;
   }
-  auto dataType = [&](llvm::ArrayRef<int64_t> perExample, int64_t n) {
-    SmallVector<int64_t> s{n};
-    s.append(perExample.begin(), perExample.end());
-    return ttype(s);
-  };
   auto fn = emitFunction(
-      "loss", g, {dataType(trainData->xShape, *batch), dataType(trainData->yShape, *batch)},
+      "loss", g, {dataType(trainData->xShape, trainData->xInt, *batch),
+                  dataType(trainData->yShape, trainData->yInt, *batch)},
       [&](llvm::ArrayRef<mlir::Value> data) -> std::optional<SmallVector<mlir::Value>> {
         Value l = callFunction(lfn, nullptr,
                                {Value::ofTensor(data[0]), Value::ofTensor(data[1])}, lfn.loc);
@@ -2102,10 +2469,7 @@ bool Generator::emitObserve(const ObserveBlock &o) {
       data = s.data;
       splitName = s.str;
       int64_t n = splitName == "train" ? data->nTrain : data->nTest;
-      SmallVector<int64_t> xs{n}, ys{n};
-      xs.append(data->xShape.begin(), data->xShape.end());
-      ys.append(data->yShape.begin(), data->yShape.end());
-      dataTypes = {ttype(xs), ttype(ys)};
+      dataTypes = {dataType(data->xShape, data->xInt, n), dataType(data->yShape, data->yInt, n)};
     }
     std::string fname = "obs_" + it.name;
     auto fn = emitFunction(
@@ -2275,7 +2639,8 @@ bool Generator::elaborateExperiment(const ExperimentDecl &exp) {
           return false;
         g.seed = *s;
       } else if (callee && !expScope.find(callee->name) &&
-                 (callee->name == "gaussian" || callee->name == "linear_map")) {
+                 (callee->name == "gaussian" || callee->name == "linear_map" ||
+                  callee->name == "modular")) {
         v = makeTask(callee->name, call->args, expScope, call->getLoc());
       } else {
         if (it.frozen) {

@@ -13,6 +13,8 @@
 #include "lm/abi.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -53,10 +55,39 @@ std::string helpText(const json &desc, const std::string &argv0);
 
 /// A dataset split: x [n, xShape...], y [n, yShape...], row-major, in the
 /// experiment's float type T (f32, or f64 for `lmc build --dtype f64`).
+/// Integer data (tokens, class labels) is i32 and lives in xi / yi instead.
 template <typename T> struct Split {
   int64_t n = 0;
   int64_t xSize = 1, ySize = 1; // per example
+  bool xInt = false, yInt = false;
   std::vector<T> x, y;
+  std::vector<int32_t> xi, yi;
+
+  void *xData() { return xInt ? (void *)xi.data() : (void *)x.data(); }
+  void *yData() { return yInt ? (void *)yi.data() : (void *)y.data(); }
+  /// Copies example `src` of this split into row `dst` of `out`'s buffers.
+  void copyExample(int64_t src, Split &out, int64_t dst) const {
+    if (xInt)
+      std::copy_n(&xi[src * xSize], xSize, &out.xi[dst * xSize]);
+    else
+      std::copy_n(&x[src * xSize], xSize, &out.x[dst * xSize]);
+    if (yInt)
+      std::copy_n(&yi[src * ySize], ySize, &out.yi[dst * ySize]);
+    else
+      std::copy_n(&y[src * ySize], ySize, &out.y[dst * ySize]);
+  }
+  /// An empty split of `n` examples shaped like this one.
+  Split shaped(int64_t rows) const {
+    Split s;
+    s.n = rows;
+    s.xSize = xSize;
+    s.ySize = ySize;
+    s.xInt = xInt;
+    s.yInt = yInt;
+    (xInt ? s.xi.resize(rows * xSize) : s.x.resize(rows * xSize));
+    (yInt ? s.yi.resize(rows * ySize) : s.y.resize(rows * ySize));
+    return s;
+  }
 };
 
 template <typename T> struct Dataset {

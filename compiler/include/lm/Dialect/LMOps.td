@@ -147,6 +147,84 @@ def LM_ReshapeOp : LM_Op<"reshape", [Pure,
   let hasVerifier = 1;
 }
 
+
+//===----------------------------------------------------------------------===//
+// Softmax family, indices, slices
+//===----------------------------------------------------------------------===//
+
+class LM_AxisOp<string mnemonic, string what> : LM_Op<mnemonic, [Pure,
+    SameOperandsAndResultType, DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = what # " along one axis";
+  let description = "Numerically stable (the maximum along `axis` is "
+    # "subtracted first). `axis` is non-negative.";
+  let arguments = (ins LM_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def LM_SoftmaxOp : LM_AxisOp<"softmax", "exp(x) / sum(exp(x))">;
+def LM_LogSoftmaxOp : LM_AxisOp<"log_softmax", "x - log(sum(exp(x)))">;
+
+def LM_OneHotOp : LM_Op<"one_hot", [Pure]> {
+  let summary = "one-hot encoding of integer indices";
+  let description = [{
+    `result[..., k] = (indices[...] == k) ? 1 : 0` for k < depth (the last
+    result dimension). Indices outside [0, depth) give a zero row. Not
+    differentiable (its input is integer).
+    ```mlir
+    %e = lm.one_hot %tokens : tensor<8x3xi32> -> tensor<8x3x114xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I32]>:$indices);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$indices attr-dict `:` type($indices) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def LM_SliceOp : LM_Op<"slice", [Pure,
+                       DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "a static strided slice";
+  let description = [{
+    `result[i] = input[offsets + i * strides]` with the result's shape as
+    sizes. Its VJP is `lm.unslice`.
+    ```mlir
+    %last = lm.slice %x [0, 2] [1, 1] : tensor<8x3xf32> -> tensor<8x1xf32>
+    ```
+  }];
+  let arguments = (ins LM_FloatTensor:$input, DenseI64ArrayAttr:$offsets,
+                       DenseI64ArrayAttr:$strides);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input $offsets $strides attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def LM_UnsliceOp : LM_Op<"unslice", [Pure,
+                         DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "places a slice into a zero tensor (the adjoint of lm.slice)";
+  let description = [{
+    The result is zero except at the positions `lm.slice` with the same
+    offsets and strides would read, which hold the input.
+  }];
+  let arguments = (ins LM_FloatTensor:$input, DenseI64ArrayAttr:$offsets,
+                       DenseI64ArrayAttr:$strides);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input $offsets $strides attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def LM_AccuracyOp : LM_Op<"accuracy", [Pure]> {
+  let summary = "fraction of rows whose argmax is the label";
+  let description = [{
+    `logits` is [N, C], `labels` is [N]; ties count as wrong unless the
+    label is the first maximum. Not differentiable.
+  }];
+  let arguments = (ins LM_FloatTensor:$logits, RankedTensorOf<[I32]>:$labels);
+  let results = (outs LM_ScalarTensor:$result);
+  let assemblyFormat = "$logits `,` $labels attr-dict `:` type($logits) `,` type($labels) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
