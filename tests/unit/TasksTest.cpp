@@ -3,6 +3,7 @@
 
 #include <Eigen/Dense>
 #include <gtest/gtest.h>
+#include <set>
 
 using namespace lm::rt;
 
@@ -83,4 +84,64 @@ TEST(Gaussian, LabelsComeFromTheCompiledTeacher) {
   // Another seed, other inputs.
   auto other = makeDataset<double>(desc, {6, 0}, entries, params);
   EXPECT_NE(ds.train.x, other.train.x);
+}
+
+namespace {
+json modularDescriptor(const char *op, const char *split, int64_t p, int64_t nTrain,
+                       int64_t total) {
+  json d = json::parse(R"({"entries": [], "data": {"task": "modular", "seed": 0,
+      "x_shape": [3], "y_shape": [], "x_dtype": "i32", "y_dtype": "i32"}})");
+  d["data"]["op"] = op;
+  d["data"]["split"] = split;
+  d["data"]["p"] = p;
+  d["data"]["n_train"] = nTrain;
+  d["data"]["n_test"] = total - nTrain;
+  return d;
+}
+} // namespace
+
+TEST(Modular, LabelsAndSplitSizes) {
+  const int64_t p = 11;
+  json desc = modularDescriptor("div", "ordered", p, 33, p * (p - 1));
+  Entries none(desc, nullptr, 0);
+  auto ds = makeDataset<float>(desc, {4}, none, {});
+  ASSERT_EQ(ds.train.n, 33);
+  ASSERT_EQ(ds.test.n, p * (p - 1) - 33);
+  std::set<std::pair<int, int>> seen;
+  for (auto *s : {&ds.train, &ds.test})
+    for (int64_t i = 0; i < s->n; ++i) {
+      int a = s->xi[3 * i], b = s->xi[3 * i + 1], y = s->yi[i];
+      EXPECT_EQ(s->xi[3 * i + 2], p); // the '=' token
+      EXPECT_NE(b, 0);
+      EXPECT_EQ((y * b) % p, a % p) << a << " / " << b << " = " << y;
+      EXPECT_TRUE(seen.insert({a, b}).second) << "pair repeated";
+    }
+  EXPECT_EQ(int64_t(seen.size()), p * (p - 1));
+}
+
+TEST(Modular, UnorderedSplitKeepsMirrorsTogether) {
+  const int64_t p = 13;
+  json desc = modularDescriptor("add", "unordered", p, 85, p * p);
+  Entries none(desc, nullptr, 0);
+  auto ds = makeDataset<float>(desc, {1}, none, {});
+  std::set<std::pair<int, int>> train;
+  for (int64_t i = 0; i < ds.train.n; ++i) {
+    train.insert({ds.train.xi[3 * i], ds.train.xi[3 * i + 1]});
+    EXPECT_EQ(ds.train.yi[i], (ds.train.xi[3 * i] + ds.train.xi[3 * i + 1]) % p);
+  }
+  int split = 0;
+  for (auto [a, b] : train)
+    split += !train.count({b, a});
+  EXPECT_LE(split, 1); // at most one pair is split to make the sizes exact
+  EXPECT_EQ(int64_t(train.size()), 85);
+}
+
+TEST(Modular, SeedChangesTheSplit) {
+  json desc = modularDescriptor("sub", "ordered", 7, 20, 49);
+  Entries none(desc, nullptr, 0);
+  auto a = makeDataset<float>(desc, {1}, none, {});
+  auto b = makeDataset<float>(desc, {2}, none, {});
+  EXPECT_NE(a.train.xi, b.train.xi);
+  for (int64_t i = 0; i < a.train.n; ++i)
+    EXPECT_EQ(a.train.yi[i], ((a.train.xi[3 * i] - a.train.xi[3 * i + 1]) % 7 + 7) % 7);
 }
