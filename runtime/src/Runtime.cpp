@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <malloc.h>
 #include <sstream>
 #include <unistd.h>
 
@@ -576,6 +577,11 @@ int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc
 
 int lm::rt::runExperiment(const char *descriptor, const lm_entry_fn *table, int64_t count,
                           int argc, char **argv) {
+  // Generated code allocates its temporaries every step; keeping freed
+  // memory in the heap (instead of mmap/munmap per buffer) avoids paying page
+  // faults for them again on every step.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   json desc;
   try {
     desc = json::parse(descriptor);

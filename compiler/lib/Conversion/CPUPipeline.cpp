@@ -26,6 +26,7 @@ static const char *const kLLVMPipeline =
     "function-boundary-type-conversion=identity-layout-map},"
     "drop-equivalent-buffer-results,buffer-results-to-out-params{hoist-static-allocs},"
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    "lm-matmul-to-call,"
     "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
     "expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,"
     "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"

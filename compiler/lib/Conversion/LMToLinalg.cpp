@@ -37,6 +37,29 @@ Value zerosOf(OpBuilder &b, Location loc, RankedTensorType t) {
   return b.create<linalg::FillOp>(loc, zero, emptyLike(b, loc, t)).getResult(0);
 }
 
+/// Any static row-major reshape: collapse to 1-D, then expand to the result.
+Value reshapeTo(OpBuilder &rw, Location loc, Value v, RankedTensorType out) {
+  RankedTensorType in = tensorType(v);
+  if (in == out)
+    return v;
+  auto flatType = RankedTensorType::get({in.getNumElements()}, in.getElementType());
+  auto all = [](int64_t rank) {
+    ReassociationIndices r;
+    for (int64_t i = 0; i < rank; ++i)
+      r.push_back(i);
+    return SmallVector<ReassociationIndices>{r};
+  };
+  if (in.getRank() == 0)
+    v = rw.create<tensor::ExpandShapeOp>(loc, flatType, v, SmallVector<ReassociationIndices>{});
+  else if (in.getRank() > 1)
+    v = rw.create<tensor::CollapseShapeOp>(loc, flatType, v, all(in.getRank()));
+  if (out.getRank() == 0)
+    v = rw.create<tensor::CollapseShapeOp>(loc, out, v, SmallVector<ReassociationIndices>{});
+  else if (out.getRank() > 1)
+    v = rw.create<tensor::ExpandShapeOp>(loc, out, v, all(out.getRank()));
+  return v;
+}
+
 using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
 /// A parallel linalg.generic over `inputs` (all of the result's shape).
@@ -80,10 +103,88 @@ void addSimple(RewritePatternSet &patterns) {
       });
 }
 
+/// Transposes `v` (letters `have`) into the order `want`.
+Value permuteTo(OpBuilder &b, Location loc, Value v, const std::string &have,
+                const std::string &want) {
+  if (have == want)
+    return v;
+  RankedTensorType t = tensorType(v);
+  SmallVector<int64_t> perm, shape;
+  for (char c : want) {
+    perm.push_back(have.find(c));
+    shape.push_back(t.getDimSize(have.find(c)));
+  }
+  auto outType = RankedTensorType::get(shape, t.getElementType());
+  return b.create<linalg::TransposeOp>(loc, v, emptyLike(b, loc, outType), perm).getResult()[0];
+}
+
+/// A two-input einsum that is a (batched) matrix product — every letter is
+/// batch (in A, B and the result), M (A and result), N (B and result) or K
+/// (A and B only) — becomes transposes into [batch, M, K] x [batch, K, N],
+/// one `linalg.batch_matmul` on the flattened groups, and a transpose back.
+/// Named matmuls are what the fast contraction path recognizes.
+FailureOr<Value> asBatchMatmul(OpBuilder &b, Location loc, EinsumOp op, ValueRange inputs) {
+  SmallVector<std::string> ins;
+  std::string out;
+  op.parseSpec(ins, out);
+  if (ins.size() != 2)
+    return failure();
+  const std::string &a = ins[0], &c = ins[1];
+  auto has = [](const std::string &s, char ch) { return s.find(ch) != std::string::npos; };
+  std::string batch, m, n, k;
+  for (char ch : a) {
+    if (has(c, ch) && has(out, ch))
+      batch += ch;
+    else if (has(out, ch))
+      m += ch;
+    else if (has(c, ch))
+      k += ch;
+    else
+      return failure(); // summed over A alone
+  }
+  for (char ch : c)
+    if (!has(a, ch)) {
+      if (!has(out, ch))
+        return failure(); // summed over B alone
+      n += ch;
+    }
+  RankedTensorType ta = tensorType(inputs[0]), tc = tensorType(inputs[1]);
+  auto extent = [&](char ch) {
+    return has(a, ch) ? ta.getDimSize(a.find(ch)) : tc.getDimSize(c.find(ch));
+  };
+  auto product = [&](const std::string &letters) {
+    int64_t p = 1;
+    for (char ch : letters)
+      p *= extent(ch);
+    return p;
+  };
+  Type f = ta.getElementType();
+  int64_t nb = product(batch), nm = product(m), nn = product(n), nk = product(k);
+  Value lhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[0], a, batch + m + k),
+                        RankedTensorType::get({nb, nm, nk}, f));
+  Value rhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[1], c, batch + k + n),
+                        RankedTensorType::get({nb, nk, nn}, f));
+  auto prodType = RankedTensorType::get({nb, nm, nn}, f);
+  Value prod = b.create<linalg::BatchMatmulOp>(loc, TypeRange{prodType}, ValueRange{lhs, rhs},
+                                               ValueRange{zerosOf(b, loc, prodType)})
+                   .getResult(0);
+  std::string order = batch + m + n;
+  SmallVector<int64_t> shape;
+  for (char ch : order)
+    shape.push_back(extent(ch));
+  Value grouped = reshapeTo(b, loc, prod, RankedTensorType::get(shape, f));
+  return permuteTo(b, loc, grouped, order, out);
+}
+
 struct EinsumPattern : OpConversionPattern<EinsumOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(EinsumOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
+    if (FailureOr<Value> mm = asBatchMatmul(rw, op.getLoc(), op, adaptor.getInputs());
+        succeeded(mm)) {
+      rw.replaceOp(op, *mm);
+      return success();
+    }
     SmallVector<std::string> ins;
     std::string out;
     op.parseSpec(ins, out);
@@ -166,30 +267,11 @@ struct ReduceSumPattern : OpConversionPattern<ReduceSumOp> {
   }
 };
 
-/// Any static reshape: collapse to 1-D, then expand to the result shape.
 struct ReshapePattern : OpConversionPattern<ReshapeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
-    Location loc = op.getLoc();
-    Value v = adaptor.getInput();
-    RankedTensorType in = tensorType(v), out = op.getType();
-    auto flatType = RankedTensorType::get({in.getNumElements()}, in.getElementType());
-    auto all = [](int64_t rank) {
-      ReassociationIndices r;
-      for (int64_t i = 0; i < rank; ++i)
-        r.push_back(i);
-      return SmallVector<ReassociationIndices>{r};
-    };
-    if (in.getRank() == 0)
-      v = rw.create<tensor::ExpandShapeOp>(loc, flatType, v, SmallVector<ReassociationIndices>{});
-    else if (in.getRank() > 1)
-      v = rw.create<tensor::CollapseShapeOp>(loc, flatType, v, all(in.getRank()));
-    if (out.getRank() == 0)
-      v = rw.create<tensor::CollapseShapeOp>(loc, out, v, SmallVector<ReassociationIndices>{});
-    else if (out.getRank() > 1)
-      v = rw.create<tensor::ExpandShapeOp>(loc, out, v, all(out.getRank()));
-    rw.replaceOp(op, v);
+    rw.replaceOp(op, reshapeTo(rw, op.getLoc(), adaptor.getInput(), op.getType()));
     return success();
   }
 };

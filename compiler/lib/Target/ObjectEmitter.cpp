@@ -23,7 +23,7 @@ using namespace lm;
 #define LM_LINKER_DRIVER "c++"
 #endif
 
-static std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
+static std::unique_ptr<llvm::TargetMachine> hostMachine(unsigned optLevel, std::string &error) {
   static bool initialized = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -40,13 +40,18 @@ static std::unique_ptr<llvm::TargetMachine> hostMachine(std::string &error) {
   llvm::TargetOptions opts;
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
       triple, llvm::sys::getHostCPUName(), features.getString(), opts, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      std::nullopt,
+      optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
+      : optLevel == 2 ? llvm::CodeGenOptLevel::Default
+      : optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                      : llvm::CodeGenOptLevel::None));
 }
 
 std::unique_ptr<llvm::Module>
 lm::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
                       const std::string &descriptorJson,
-                      const std::vector<std::string> &entries, std::string &error) {
+                      const std::vector<std::string> &entries, unsigned optLevel,
+                      std::string &error) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
   auto llvmModule = mlir::translateModuleToLLVMIR(module, llvmCtx, "lm");
@@ -54,7 +59,7 @@ lm::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
     error = "translation to LLVM IR failed";
     return nullptr;
   }
-  auto tm = hostMachine(error);
+  auto tm = hostMachine(optLevel, error);
   if (!tm)
     return nullptr;
   llvmModule->setDataLayout(tm->createDataLayout());
@@ -105,19 +110,26 @@ lm::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
   llvm::FunctionAnalysisManager fam;
   llvm::CGSCCAnalysisManager cgam;
   llvm::ModuleAnalysisManager mam;
-  llvm::PassBuilder pb(tm.get());
+  // Generated loop nests have small constant trip counts (heads, tokens)
+  // that full unrolling turns into huge blocks: slow to schedule, no faster.
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  llvm::PassBuilder pb(tm.get(), tuning);
   pb.registerModuleAnalyses(mam);
   pb.registerCGSCCAnalyses(cgam);
   pb.registerFunctionAnalyses(fam);
   pb.registerLoopAnalyses(lam);
   pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(*llvmModule, mam);
+  static const llvm::OptimizationLevel levels[] = {
+      llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1, llvm::OptimizationLevel::O2,
+      llvm::OptimizationLevel::O3};
+  pb.buildPerModuleDefaultPipeline(levels[std::min(optLevel, 3u)]).run(*llvmModule, mam);
   return llvmModule;
 }
 
 bool lm::emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &os, bool assembly,
-                         std::string &error) {
-  auto tm = hostMachine(error);
+                         unsigned optLevel, std::string &error) {
+  auto tm = hostMachine(optLevel, error);
   if (!tm)
     return false;
   llvm::legacy::PassManager pm;

@@ -61,6 +61,8 @@ cl::opt<std::string> experimentName("experiment", cl::desc("Experiment to compil
 cl::opt<std::string> dtype("dtype", cl::desc("Float type of all tensors: f32 or f64"),
                            cl::init("f32"), cl::sub(buildCmd), cl::sub(emitCmd),
                            cl::sub(checkCmd));
+cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level of the generated code (0-3)"),
+                           cl::init(3), cl::Prefix, cl::sub(buildCmd), cl::sub(emitCmd));
 cl::opt<std::string> stageName(
     "stage", cl::desc("ast|lm|grad|linalg|llvm-dialect|llvm|asm|desc"), cl::Required,
     cl::sub(emitCmd));
@@ -153,7 +155,8 @@ int buildExecutable(Session &s, lm::GeneratedExperiment &gen, const std::string 
   LLVMContext llvmCtx;
   std::string error;
   auto llvmModule =
-      lm::translateToLLVMIR(*gen.module, llvmCtx, desc, entryNames(gen.descriptor), error);
+      lm::translateToLLVMIR(*gen.module, llvmCtx, desc, entryNames(gen.descriptor), optLevel,
+                            error);
   if (!llvmModule) {
     errs() << "lmc: error: " << error << "\n";
     return 1;
@@ -167,7 +170,7 @@ int buildExecutable(Session &s, lm::GeneratedExperiment &gen, const std::string 
   {
     std::error_code ec;
     raw_fd_ostream os(obj, ec);
-    if (ec || !lm::emitMachineCode(*llvmModule, os, false, error)) {
+    if (ec || !lm::emitMachineCode(*llvmModule, os, false, optLevel, error)) {
       errs() << "lmc: error: " << (ec ? ec.message() : error) << "\n";
       return 2;
     }
@@ -203,7 +206,7 @@ int emit(Session &s, lm::GeneratedExperiment &gen, raw_ostream &os) {
   LLVMContext llvmCtx;
   std::string error;
   auto llvmModule = lm::translateToLLVMIR(*gen.module, llvmCtx, descriptorText(gen, inputFile),
-                                          entryNames(gen.descriptor), error);
+                                          entryNames(gen.descriptor), optLevel, error);
   if (!llvmModule) {
     errs() << "lmc: error: " << error << "\n";
     return 1;
@@ -214,7 +217,7 @@ int emit(Session &s, lm::GeneratedExperiment &gen, raw_ostream &os) {
   }
   SmallString<0> buf;
   raw_svector_ostream asmOs(buf);
-  if (!lm::emitMachineCode(*llvmModule, asmOs, true, error)) {
+  if (!lm::emitMachineCode(*llvmModule, asmOs, true, optLevel, error)) {
     errs() << "lmc: error: " << error << "\n";
     return 2;
   }

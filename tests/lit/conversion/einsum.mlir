@@ -1,18 +1,34 @@
 // RUN: lm-opt %s --convert-lm-to-linalg | FileCheck %s
-// An einsum becomes one linalg.generic: result letters are parallel loops,
-// summed letters reductions, accumulating into a zero-filled tensor.
+// A matmul-shaped einsum becomes transposes into [batch, M, K] x [batch, K, N]
+// and one linalg.batch_matmul; any other einsum is one linalg.generic (result
+// letters parallel, summed letters reductions) into a zero-filled tensor.
 
-// CHECK-DAG: #[[X:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
-// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-LABEL: func @matmul_t
 func.func @matmul_t(%x: tensor<8x4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32> {
-  // CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<8x3xf32>)
-  // CHECK: linalg.generic {indexing_maps = [#[[X]], #[[W]], #[[OUT]]], iterator_types = ["parallel", "parallel", "reduction"]}
-  // CHECK-SAME: ins(%arg0, %arg1 : tensor<8x4xf32>, tensor<3x4xf32>) outs(%[[ZERO]] : tensor<8x3xf32>)
-  // CHECK: %[[P:.*]] = arith.mulf
-  // CHECK: %[[S:.*]] = arith.addf %{{.*}}, %[[P]]
-  // CHECK: linalg.yield %[[S]]
+  // CHECK-DAG: %[[A:.*]] = tensor.expand_shape %{{.*}} output_shape [1, 8, 4]
+  // CHECK-DAG: %[[WT:.*]] = linalg.transpose ins(%arg1 : tensor<3x4xf32>) outs(%{{.*}} : tensor<4x3xf32>) permutation = [1, 0]
+  // CHECK-DAG: %[[B:.*]] = tensor.expand_shape %{{.*}} output_shape [1, 4, 3]
+  // CHECK: linalg.batch_matmul ins(%[[A]], %[[B]] : tensor<1x8x4xf32>, tensor<1x4x3xf32>) outs(%{{.*}} : tensor<1x8x3xf32>)
   %0 = lm.einsum "bk,nk->bn" %x, %w : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
   return %0 : tensor<8x3xf32>
+}
+
+// Heads are a batch letter; the result's letter order is restored.
+// CHECK-LABEL: func @attention_scores
+func.func @attention_scores(%q: tensor<2x4x3x8xf32>, %k: tensor<2x4x3x8xf32>) -> tensor<2x4x3x3xf32> {
+  // CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<8x3x8xf32>, tensor<8x8x3xf32>)
+  %0 = lm.einsum "bhte,bhse->bhts" %q, %k : (tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>) -> tensor<2x4x3x3xf32>
+  return %0 : tensor<2x4x3x3xf32>
+}
+
+// CHECK-LABEL: func @row_sums
+func.func @row_sums(%x: tensor<8x4xf32>) -> tensor<8xf32> {
+  // CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<8xf32>)
+  // CHECK: linalg.generic {indexing_maps = [#[[IN]], #[[OUT]]], iterator_types = ["parallel", "reduction"]}
+  // CHECK-SAME: ins(%arg0 : tensor<8x4xf32>) outs(%[[ZERO]] : tensor<8xf32>)
+  // CHECK: arith.addf
+  %0 = lm.einsum "ij->i" %x : (tensor<8x4xf32>) -> tensor<8xf32>
+  return %0 : tensor<8xf32>
 }

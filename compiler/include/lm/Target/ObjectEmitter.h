@@ -27,11 +27,12 @@ namespace lm {
 std::unique_ptr<llvm::Module>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
                   const std::string &descriptorJson,
-                  const std::vector<std::string> &entries, std::string &error);
+                  const std::vector<std::string> &entries, unsigned optLevel,
+                  std::string &error);
 
 /// Writes an object file (or assembly when `assembly`) for the host CPU.
 bool emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &os, bool assembly,
-                     std::string &error);
+                     unsigned optLevel, std::string &error);
 
 /// Links `objectPath` with the runtime library into an executable.
 bool linkExecutable(const std::string &objectPath, const std::string &runtimeLib,

@@ -29,4 +29,15 @@ def ConvertLMToLinalg : Pass<"convert-lm-to-linalg", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LMMatmulToCall : Pass<"lm-matmul-to-call", "::mlir::ModuleOp"> {
+  let summary = "Replaces buffer linalg.batch_matmul with a call of the GEMM kernel";
+  let description = [{
+    `C += A B` on memrefs [batch, M, K] x [batch, K, N] becomes
+    `call @lm_batch_matmul_f32(aligned address, offset, 3 strides of A, of B,
+    of C, batch, M, N, K)` (all `index`), implemented in liblmrt.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif
