@@ -329,8 +329,9 @@ void ReshapeOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &ou
 
 template <typename Op> static LogicalResult verifyAxis(Op op) {
   int64_t rank = tensorType(op.getInput()).getRank();
-  if (op.getAxis() < 0 || op.getAxis() >= rank)
-    return op.emitOpError("axis ") << op.getAxis() << " is out of range for rank " << rank;
+  int64_t axis = static_cast<int64_t>(op.getAxis());
+  if (axis < 0 || axis >= rank)
+    return op.emitOpError("axis ") << axis << " is out of range for rank " << rank;
   return success();
 }
 LogicalResult SoftmaxOp::verify() { return verifyAxis(*this); }

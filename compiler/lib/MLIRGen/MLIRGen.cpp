@@ -402,7 +402,10 @@ private:
     if (!*keep)
       return r;
     SmallVector<int64_t> shape(shapeOf(x.tensor));
-    for (int64_t d : *reduceAxes(shape, axis, loc))
+    auto axes = reduceAxes(shape, axis, loc);
+    if (!axes)
+      return Value::error();
+    for (int64_t d : *axes)
       shape[d] = 1;
     return Value::ofTensor(b.create<ReshapeOp>(mloc(loc), ttype(shape), r.tensor));
   }
@@ -1814,6 +1817,8 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
     Value m = reduce(x, &(*a)[1], true, loc);
     TRY(m);
     auto axes = reduceAxes(shape, &(*a)[1], loc);
+    if (!axes)
+      return Value::error();
     SmallVector<int64_t> keep;
     for (int64_t d = 0; d < int64_t(shape.size()); ++d)
       if (!llvm::is_contained(*axes, d))
