@@ -13,6 +13,7 @@
 #include "lm/Transforms/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
@@ -34,8 +35,15 @@ static const char *const kLLVMPipeline =
     "reconcile-unrealized-casts,canonicalize";
 
 LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to) {
-  if (from < Stage::Grad && to >= Stage::Grad)
+  if (from < Stage::Grad && to >= Stage::Grad) {
+    // CSE merges equal slices of one value (the residual stream is read
+    // twice), which lets propagation continue past it.
+    for (int round = 0; round < 3; ++round) {
+      pm.addPass(createLMPropagateSlices());
+      pm.addPass(mlir::createCSEPass());
+    }
     pm.addPass(createLMAutodiff());
+  }
   if (from < Stage::Linalg && to >= Stage::Linalg &&
       failed(parsePassPipeline(kLinalgPipeline, pm)))
     return failure();

@@ -488,12 +488,18 @@ struct AccuracyPattern : OpConversionPattern<AccuracyOp> {
         ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, a[0], a[1]);
-          Value one = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, 1.0 / double(n)));
+          Value one = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, 1.0));
           Value zero = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, 0.0));
           b.create<linalg::YieldOp>(
               l, ValueRange{b.create<arith::AddFOp>(l, a[2], b.create<arith::SelectOp>(l, hit, one, zero))});
         });
-    rw.replaceOp(op, count.getResult(0));
+    // Count in whole numbers (exact in f32 up to 2^24), then divide once.
+    Value r = elementwise(rw, loc, scalarType, count.getResults(),
+                          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                            Value nf = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, double(n)));
+                            return b.create<arith::DivFOp>(l, a[0], nf);
+                          });
+    rw.replaceOp(op, r);
     return success();
   }
 };

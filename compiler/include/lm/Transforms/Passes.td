@@ -16,6 +16,17 @@ def LMAutodiff : Pass<"lm-autodiff", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LMPropagateSlices : Pass<"lm-propagate-slices", "::mlir::ModuleOp"> {
+  let summary = "Moves slices towards their sources so only the used part is computed";
+  let description = [{
+    `lm.slice` of a single-use elementwise op, broadcast, transpose, slice,
+    einsum, or softmax along an unsliced axis becomes that op on sliced
+    operands. In `cross_entropy(net(x)[:, -1], y)` the MLP and unembedding
+    then run at the last position only.
+  }];
+  let dependentDialects = ["::lm::LMDialect"];
+}
+
 def ConvertLMToLinalg : Pass<"convert-lm-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lowers lm ops to linalg, tensor, arith and math";
   let description = [{
