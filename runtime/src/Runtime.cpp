@@ -227,6 +227,8 @@ std::vector<T> lm::rt::initGroup(const json &group, const std::vector<double> &h
         v = 1;
       else if (kind == "constant")
         v = args[0];
+      else if (kind == "linspace")
+        v = size > 1 ? args[0] + (args[1] - args[0]) * double(j) / double(size - 1) : args[0];
       flat[off + j] = T(v);
     }
   }
@@ -242,6 +244,40 @@ template std::vector<double> lm::rt::initGroup(const json &, const std::vector<d
 namespace {
 
 std::atomic<bool> interrupted{false};
+
+/// What a column means; thermo columns are <site>.<Q>[.h<i>|.var].
+std::string thermoLegend(const std::string &column) {
+  static const std::map<std::string, std::string> q = {
+      {"F", "free energy -T ln Z"},
+      {"U", "internal energy <E>"},
+      {"S", "entropy -sum p ln p"},
+      {"C", "specific heat Var_p(E)/T^2"}};
+  size_t dot = column.find('.');
+  if (dot == std::string::npos)
+    return "observable";
+  std::string rest = column.substr(dot + 1), head = rest.substr(0, rest.find('.'));
+  auto it = q.find(head);
+  if (it == q.end())
+    return "observable";
+  std::string suffix = rest.size() > head.size() ? rest.substr(head.size() + 1) : "";
+  if (suffix == "var")
+    return it->second + ": variance across examples of the per-example mean";
+  if (!suffix.empty())
+    return it->second + " of head " + suffix.substr(1) + ", mean over examples and queries";
+  return it->second + ", mean over heads, queries and examples";
+}
+
+/// The metrics.csv columns of one observable: its name, or name.column for
+/// vector observables such as thermo (attn.F.h0, attn.F, attn.F.var, ...).
+std::vector<std::string> columnNames(const json &item) {
+  std::string name = item.at("name");
+  if (!item.contains("columns"))
+    return {name};
+  std::vector<std::string> out;
+  for (const json &c : item.at("columns"))
+    out.push_back(name + "." + c.get<std::string>());
+  return out;
+}
 
 using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point t) {
@@ -288,15 +324,18 @@ template <typename T> struct Run {
     std::vector<std::string> cells = {std::to_string(step), fmt(secondsSince(start)),
                                       fmt(batchLoss)};
     for (const json &item : desc.at("observe").at("items")) {
-      T out = 0;
+      std::vector<std::string> names = columnNames(item);
+      std::vector<T> out(names.size());
       if (item.contains("split")) {
         Split<T> &s = item.at("split") == "train" ? data.train : data.test;
-        entries.call(item.at("entry"), {p.data(), s.xData(), s.yData(), &out});
+        entries.call(item.at("entry"), {p.data(), s.xData(), s.yData(), out.data()});
       } else {
-        entries.call(item.at("entry"), {p.data(), &out});
+        entries.call(item.at("entry"), {p.data(), out.data()});
       }
-      row[item.at("name").get<std::string>()] = out;
-      cells.push_back(fmt(out));
+      for (size_t k = 0; k < names.size(); ++k) {
+        row[names[k]] = out[k];
+        cells.push_back(fmt(out[k]));
+      }
     }
     for (size_t i = 0; i < cells.size(); ++i)
       csv << (i ? "," : "") << cells[i];
@@ -329,10 +368,12 @@ template <typename T> struct Run {
     json legend = {{"step", "optimizer steps taken before this observation"},
                    {"time_s", "wall-clock seconds since training started"},
                    {"batch_loss", "training loss of the most recent minibatch"}};
-    for (const json &item : desc.at("observe").at("items"))
-      legend[item.at("name").get<std::string>()] =
-          item.contains("split") ? "observable over data." + item.at("split").get<std::string>()
-                                 : "observable";
+    for (const json &item : desc.at("observe").at("items")) {
+      std::string over =
+          item.contains("split") ? " over data." + item.at("split").get<std::string>() : "";
+      for (const std::string &name : columnNames(item))
+        legend[name] = thermoLegend(name) + over;
+    }
     run["legend"] = legend;
     std::ofstream os(fs::path(opts.outDir) / "run.json");
     os << run.dump(2) << "\n";
@@ -420,7 +461,8 @@ template <typename T> struct Run {
     // Header, then the observation at step 0.
     csv << "step,time_s,batch_loss";
     for (const json &item : desc.at("observe").at("items"))
-      csv << "," << item.at("name").get<std::string>();
+      for (const std::string &name : columnNames(item))
+        csv << "," << name;
     csv << "\n";
     auto start = Clock::now();
     bool tty = isatty(2) && !opts.quiet;

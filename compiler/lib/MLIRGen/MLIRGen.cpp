@@ -41,7 +41,7 @@ struct DataInst;
 struct Value {
   enum class Kind {
     Error, None, Int, Float, Bool, Str, List, Tuple, Tensor, Param, Model,
-    ModelList, Fn, Builtin, Init, Optim, Data, Split, Full
+    ModelList, Fn, Builtin, Init, Optim, Data, Split, Full, Tap
   };
   Kind kind = Kind::None;
   double num = 0; // Int, Float, Bool: the value under the current flags
@@ -55,6 +55,8 @@ struct Value {
   std::vector<ModelInst *> models;
   const FnDecl *fn = nullptr;
   DataInst *data = nullptr;
+  /// A vector-valued observable (thermo) names its entries.
+  std::vector<std::string> columns;
 
   static Value error() { return make(Kind::Error); }
   static Value none() { return make(Kind::None); }
@@ -110,6 +112,7 @@ std::string kindName(const Value &v) {
   case Value::Kind::Data: return "dataset";
   case Value::Kind::Split: return "data split";
   case Value::Kind::Full: return "full";
+  case Value::Kind::Tap: return "tap";
   }
   return "?";
 }
@@ -177,9 +180,18 @@ struct DataInst {
 };
 
 /// The function being emitted.
+/// What a `softmax(...) tap name` site saw in the function being emitted:
+/// the raw logits, the temperature and the mask (null: none).
+struct TapRecord {
+  mlir::Value logits;
+  double temperature = 1;
+  mlir::Value mask;
+};
+
 struct FnContext {
   Group *group;
   llvm::DenseMap<ParamInst *, mlir::Value> params;
+  std::map<std::pair<ModelInst *, std::string>, TapRecord> taps;
 };
 
 struct Flag {
@@ -376,6 +388,7 @@ private:
     return k;
   }
   Value sliceTensor(const Value &base, const std::vector<Slice> &slices, Scope &scope, Loc loc);
+  Value thermo(const TapRecord &tap, Loc loc);
   static llvm::ArrayRef<int64_t> shapeOf(mlir::Value v) {
     return cast<mlir::RankedTensorType>(v.getType()).getShape();
   }
@@ -454,6 +467,10 @@ private:
   std::deque<DataInst> datasets;
   Scope expScope;
   FnContext *cur = nullptr;
+  /// Set while evaluating a tapped softmax: the tap's name.
+  const std::string *pendingTap = nullptr;
+  /// The model whose function is being evaluated (taps belong to it).
+  ModelInst *currentSelf = nullptr;
   int callDepth = 0;
   int instDepth = 0;
   int seedFlag = -1;
@@ -473,15 +490,56 @@ const char *const kBuiltins[] = {
     "len", "min", "max", "abs", "normal", "uniform", "zeros", "ones",
     "constant", "sgd", "gd", "adam", "adamw", "gaussian", "linear_map", "modular",
     "full", "float", "int", "softmax", "log_softmax", "cross_entropy", "accuracy",
-    "sigmoid", "gelu", "var", "one_hot", "causal_tril", "reshape"};
+    "sigmoid", "gelu", "var", "one_hot", "causal_tril", "reshape", "thermo", "linspace"};
 const char *const kNotYet[] = {
-    "norm", "grad_norm", "thermo", "sharpness", "hessian_trace",
+    "norm", "grad_norm", "sharpness", "hessian_trace",
     "sgd_temperature", "grad_noise_scale", "ntk_spectrum", "effective_rank",
     "svd_modes", "fourier_norms", "llc", "parity", "power_law_regression", "csv",
     "npy", "concat", "gather", "embed", "where", "first", "last", "argmax",
     "step_of", "cosine", "warmup", "logspace"};
 
 bool isBuiltin(StringRef n) { return llvm::is_contained(kBuiltins, n); }
+
+/// Whether `e` (or an expression inside it) is `... tap name`.
+bool containsTap(const Expr *e, StringRef name) {
+  if (!e)
+    return false;
+  if (auto *t = dyn_cast<TapExpr>(e))
+    return t->name == name || containsTap(t->value.get(), name);
+  if (auto *b = dyn_cast<BinaryExpr>(e))
+    return containsTap(b->lhs.get(), name) || containsTap(b->rhs.get(), name);
+  if (auto *u = dyn_cast<UnaryExpr>(e))
+    return containsTap(u->operand.get(), name);
+  if (auto *c = dyn_cast<CallExpr>(e))
+    return llvm::any_of(c->args, [&](const Arg &a) { return containsTap(a.value.get(), name); });
+  if (auto *c = dyn_cast<CondExpr>(e))
+    return containsTap(c->then.get(), name) || containsTap(c->otherwise.get(), name);
+  if (auto *i = dyn_cast<IndexExpr>(e))
+    return containsTap(i->base.get(), name);
+  if (auto *m = dyn_cast<MemberExpr>(e))
+    return containsTap(m->base.get(), name);
+  return false;
+}
+
+bool containsTap(const std::vector<StmtPtr> &body, StringRef name) {
+  for (const StmtPtr &s : body) {
+    if (auto *b = dyn_cast<BindStmt>(s.get()); b && containsTap(b->value.get(), name))
+      return true;
+    if (auto *r = dyn_cast<ReturnStmt>(s.get()); r && containsTap(r->value.get(), name))
+      return true;
+    if (auto *f = dyn_cast<ForStmt>(s.get()); f && containsTap(f->body, name))
+      return true;
+  }
+  return false;
+}
+
+/// Whether a function of model `decl` names a tap `name`.
+bool declaresTap(const ModelDecl &decl, StringRef name) {
+  for (const ModelItem &it : decl.items)
+    if (it.kind == ModelItem::Kind::Fn && containsTap(it.fn->body, name))
+      return true;
+  return false;
+}
 
 std::string closestName(StringRef n, llvm::ArrayRef<std::string> candidates) {
   // Short names only tolerate one typo, so "Mlp" is not taken for "exp".
@@ -577,9 +635,20 @@ Value Generator::eval(const Expr *e, Scope &scope) {
       return eval(c->then.get(), scope);
     return c->otherwise ? eval(c->otherwise.get(), scope) : Value::none();
   }
-  case Expr::Kind::Tap:
-    return fail(e->getLoc(), "`tap` is not supported yet",
-                "taps arrive with attention thermodynamics; remove it for now");
+  case Expr::Kind::Tap: {
+    // Only softmax sites are tapped: record what thermo() needs, then
+    // compute the softmax as usual.
+    auto *t = cast<TapExpr>(e);
+    auto *call = dyn_cast<CallExpr>(t->value.get());
+    auto *callee = call ? dyn_cast<NameExpr>(call->callee.get()) : nullptr;
+    if (!callee || callee->name != "softmax" || scope.find("softmax"))
+      return fail(e->getLoc(), "only a softmax(...) call can be tapped",
+                  "write `softmax(logits, ...) tap name`");
+    pendingTap = &t->name;
+    Value v = callBuiltin("softmax", call->args, scope, call->getLoc());
+    pendingTap = nullptr;
+    return v;
+  }
   case Expr::Kind::Tuple:
   case Expr::Kind::List: {
     bool tuple = e->getKind() == Expr::Kind::Tuple;
@@ -666,6 +735,12 @@ Value Generator::evalMember(const MemberExpr *e, Scope &scope) {
   case Value::Kind::Model: {
     if (Value *v = base.model->members.find(m))
       return materialize(*v, e->memberLoc);
+    if (declaresTap(*base.model->decl, m)) {
+      Value t = Value::make(Value::Kind::Tap);
+      t.model = base.model;
+      t.str = m;
+      return t;
+    }
     std::vector<std::string> cands;
     for (const auto &[n, _] : base.model->members.vars)
       cands.push_back(n);
@@ -715,6 +790,102 @@ Value Generator::evalIndex(const IndexExpr *e, Scope &scope) {
     return v;
   }
   return base.elems[k];
+}
+
+/// The thermodynamics of a softmax over keys (LANGUAGE.md section 6). With
+/// l = logits / T (the temperature) and E = -logits per key, over unmasked
+/// keys: log p = log_softmax(l), A = sum p l, S = -sum p log p,
+/// log Z = S + A, F = -T log Z, U = -T A, C = Var_p(E) / T^2 = sum p l^2 - A^2.
+/// Each is averaged over examples and queries per head, then over heads;
+/// `.var` is the variance across examples of the per-example mean.
+/// Result: [F.h0.., F, F.var, U.., S.., C..] as one f32 vector.
+Value Generator::thermo(const TapRecord &tap, Loc loc) {
+  mlir::Location ml = mloc(loc);
+  llvm::ArrayRef<int64_t> shape = shapeOf(tap.logits);
+  if (shape.size() != 4 && shape.size() != 3)
+    return fail(loc, "thermo expects logits [B, heads, queries, keys] or [B, queries, keys], "
+                     "got " + shapeStr(shape));
+  Value raw = Value::ofTensor(tap.logits);
+  if (shape.size() == 3) // one head
+    raw = Value::ofTensor(b.create<ReshapeOp>(
+        ml, ttype({shape[0], 1, shape[1], shape[2]}), tap.logits));
+  int64_t heads = shapeOf(raw.tensor)[1];
+  double T = tap.temperature;
+  Value l = elementwise("div", raw, Value::real(T), loc);
+  Value shifted = l, lz = l;
+  if (tap.mask) {
+    Value mask = Value::ofTensor(tap.mask);
+    Value bias = elementwise("mul", elementwise("sub", mask, Value::real(1), loc),
+                             Value::real(1e30), loc);
+    shifted = elementwise("add", l, bias, loc);
+    lz = elementwise("mul", l, mask, loc); // masked keys: l = 0, p = 0
+  }
+  TRY(shifted);
+  TRY(lz);
+  Value logp = Value::ofTensor(b.create<LogSoftmaxOp>(ml, shifted.tensor, 3));
+  Value p = unaryTensor("exp", logp, loc);
+  Value last = Value::integer(-1);
+  auto sumKeys = [&](const Value &v) { return reduce(v, &last, false, loc); };
+  Value pl = elementwise("mul", p, lz, loc);
+  Value A = sumKeys(pl);
+  Value Bm = sumKeys(elementwise("mul", pl, lz, loc));
+  Value S = unaryTensor("neg", sumKeys(elementwise("mul", p, logp, loc)), loc);
+  TRY(A);
+  TRY(Bm);
+  TRY(S);
+  Value logZ = elementwise("add", S, A, loc);
+  Value F = elementwise("mul", logZ, Value::real(-T), loc);
+  Value U = elementwise("mul", A, Value::real(-T), loc);
+  Value C = elementwise("sub", Bm, elementwise("mul", A, A, loc), loc);
+  TRY(F);
+  TRY(U);
+  TRY(C);
+  int64_t width = 4 * (heads + 2);
+  Value result = Value::ofTensor(b.create<mlir::arith::ConstantOp>(
+      ml, mlir::DenseElementsAttr::get(ttype({width}), b.getFloatAttr(f32, 0.0))));
+  Value perHeadAxes = Value::make(Value::Kind::Tuple);
+  perHeadAxes.elems = {Value::integer(0), Value::integer(2)};
+  Value perExampleAxes = Value::make(Value::Kind::Tuple);
+  perExampleAxes.elems = {Value::integer(1), Value::integer(2)};
+  int64_t offset = 0;
+  std::vector<std::string> columns;
+  const std::pair<const char *, Value> quantities[] = {{"F", F}, {"U", U}, {"S", S}, {"C", C}};
+  for (const auto &[qname, q] : quantities) {
+    Value perHead = reduce(q, &perHeadAxes, true, loc);          // [H]
+    Value mean = reduce(perHead, nullptr, true, loc);             // []
+    Value perExample = reduce(q, &perExampleAxes, true, loc);    // [B]
+    TRY(perHead);
+    TRY(mean);
+    TRY(perExample);
+    Value dev = elementwise("sub", perExample, mean, loc);
+    Value var = reduce(elementwise("mul", dev, dev, loc), nullptr, true, loc);
+    TRY(var);
+    // Scatter a piece into `result` through a constant selection matrix:
+    // result += piece @ E with E[i, offset + i] = 1.
+    auto place = [&](mlir::Value piece, int64_t size) {
+      if (shapeOf(piece).empty())
+        piece = b.create<ReshapeOp>(ml, ttype({1}), piece);
+      SmallVector<mlir::Attribute> sel;
+      for (int64_t i = 0; i < size; ++i)
+        for (int64_t w = 0; w < width; ++w)
+          sel.push_back(b.getFloatAttr(f32, w == offset + i ? 1.0 : 0.0));
+      mlir::Value e = b.create<mlir::arith::ConstantOp>(
+          ml, mlir::DenseElementsAttr::get(ttype({size, width}), sel));
+      mlir::Value wide = b.create<EinsumOp>(ml, ttype({width}), b.getStringAttr("i,iw->w"),
+                                            mlir::ValueRange{piece, e});
+      result = Value::ofTensor(b.create<AddOp>(ml, result.tensor, wide));
+      offset += size;
+    };
+    place(perHead.tensor, heads);
+    place(mean.tensor, 1);
+    place(var.tensor, 1);
+    for (int64_t h = 0; h < heads; ++h)
+      columns.push_back(std::string(qname) + ".h" + std::to_string(h));
+    columns.push_back(qname);
+    columns.push_back(std::string(qname) + ".var");
+  }
+  result.columns = std::move(columns);
+  return result;
 }
 
 /// `x[i, lo:hi, :]`: static offsets and sizes; an integer index drops its
@@ -1014,9 +1185,12 @@ Value Generator::callFunction(const FnDecl &fn, ModelInst *self,
   if (!ok)
     return Value::error();
   ++callDepth;
+  ModelInst *savedSelf = currentSelf;
+  currentSelf = self;
   Value result = Value::none();
   bool returned = false;
   ok = execBlock(fn.body, local, result, returned);
+  currentSelf = savedSelf;
   --callDepth;
   if (!ok)
     return Value::error();
@@ -1685,6 +1859,7 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
       inits = {{"normal", {{"mean", "std"}, {0, 1}}},
                {"uniform", {{"low", "high"}, {-1, 1}}},
                {"zeros", {{}, {}}},
+               {"linspace", {{"low", "high"}, {0, 1}}},
                {"ones", {{}, {}}},
                {"constant", {{"value"}, {0}}}};
   if (auto it = inits.find(name); it != inits.end()) {
@@ -1731,6 +1906,16 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
         return Value::error();
       if (!(*t > 0))
         return fail(loc, "softmax: the temperature must be positive");
+      if (pendingTap) {
+        if (!currentSelf)
+          return fail(loc, "a tap must be inside a model's function");
+        if (*axis != int64_t(shapeOf(x.tensor).size()) - 1)
+          return fail(loc, "a tapped softmax must normalize over the last axis");
+        TapRecord rec{x.tensor, *t, mlir::Value()};
+        if ((*a)[3].kind == Value::Kind::Tensor)
+          rec.mask = (*a)[3].tensor;
+        cur->taps[{currentSelf, *pendingTap}] = rec;
+      }
       if (*t != 1)
         x = elementwise("div", x, Value::real(*t), loc);
       if ((*a)[3].kind != Value::Kind::None) {
@@ -1746,6 +1931,28 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
       return Value::ofTensor(b.create<SoftmaxOp>(mloc(loc), x.tensor, *axis));
     }
     return Value::ofTensor(b.create<LogSoftmaxOp>(mloc(loc), x.tensor, *axis));
+  }
+  if (name == "thermo") {
+    auto a = bind({"site"});
+    if (!a)
+      return Value::error();
+    const Value &site = (*a)[0];
+    if (site.kind != Value::Kind::Tap)
+      return fail(loc, "thermo needs a tapped softmax site (e.g. net.blocks[0].attn.probs), "
+                       "not " + kindName(site));
+    Value *x = scope.find("x");
+    if (!cur || !x || !trained || site.model->group != trained)
+      return fail(loc, "thermo(site) is an observable of the trained model over a split",
+                  "write `attn = thermo(net.blocks[0].attn.probs) over data.train`");
+    // Run the model on the split; its tapped softmax records the logits.
+    Value root = Value::make(Value::Kind::Model);
+    root.model = trained->root;
+    Value out = callValue(root, {}, scope, loc, std::vector<Value>{*x});
+    TRY(out);
+    auto it = cur->taps.find({site.model, site.str});
+    if (it == cur->taps.end())
+      return fail(loc, "the tap '" + site.str + "' was not reached by the model's forward pass");
+    return thermo(it->second, loc);
   }
   if (name == "one_hot") {
     auto a = bind({"indices", "depth"});
@@ -2477,6 +2684,7 @@ bool Generator::emitObserve(const ObserveBlock &o) {
       dataTypes = {dataType(data->xShape, data->xInt, n), dataType(data->yShape, data->yInt, n)};
     }
     std::string fname = "obs_" + it.name;
+    std::vector<std::string> columns;
     auto fn = emitFunction(
         fname, *trained, dataTypes,
         [&](llvm::ArrayRef<mlir::Value> d) -> std::optional<SmallVector<mlir::Value>> {
@@ -2496,7 +2704,13 @@ bool Generator::emitObserve(const ObserveBlock &o) {
             return std::nullopt;
           if (v.isNumber())
             v = toTensor(v, it.value->getLoc());
-          if (v.kind != Value::Kind::Tensor || !shapeOf(v.tensor).empty()) {
+          columns = v.columns;
+          bool vector = !columns.empty() && v.kind == Value::Kind::Tensor &&
+                        shapeOf(v.tensor).size() == 1;
+          // The runtime sizes its buffer from the column names.
+          assert((!vector || shapeOf(v.tensor)[0] == int64_t(columns.size())) &&
+                 "one column name per vector entry");
+          if (!vector && (v.kind != Value::Kind::Tensor || !shapeOf(v.tensor).empty())) {
             fail(it.value->getLoc(), "an observable must be a scalar, but '" + it.name +
                                          "' is " + kindName(v),
                  data ? "" : "a function of (x, y) needs `over <split>`");
@@ -2510,6 +2724,12 @@ bool Generator::emitObserve(const ObserveBlock &o) {
     emitEntry(entry, fn, *trained, false);
     entries.push_back(entry);
     llvm::json::Object item{{"name", it.name}, {"entry", entry}};
+    if (!columns.empty()) {
+      llvm::json::Array cols;
+      for (const std::string &c : columns)
+        cols.push_back(c);
+      item["columns"] = std::move(cols);
+    }
     if (data) {
       if (data != trainData) {
         diag.error(it.split->getLoc(), "observing over a dataset other than the training "

@@ -10,6 +10,7 @@
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -123,7 +124,16 @@ lm::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
   static const llvm::OptimizationLevel levels[] = {
       llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1, llvm::OptimizationLevel::O2,
       llvm::OptimizationLevel::O3};
-  pb.buildPerModuleDefaultPipeline(levels[std::min(optLevel, 3u)]).run(*llvmModule, mam);
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(levels[std::min(optLevel, 3u)]);
+  // LM_SANITIZE=address instruments the generated code (link with
+  // LM_CXX pointing at a driver that adds -fsanitize=address).
+  if (const char *san = std::getenv("LM_SANITIZE"); san && llvm::StringRef(san) == "address") {
+    for (llvm::Function &f : *llvmModule)
+      if (!f.isDeclaration())
+        f.addFnAttr(llvm::Attribute::SanitizeAddress);
+    mpm.addPass(llvm::AddressSanitizerPass(llvm::AddressSanitizerOptions{}));
+  }
+  mpm.run(*llvmModule, mam);
   return llvmModule;
 }
 
