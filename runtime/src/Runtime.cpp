@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <malloc.h>
 #include <sstream>
 #include <unistd.h>
@@ -284,9 +285,9 @@ double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::string fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
+std::string fmt(double v, int digits = 6) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
   return buf;
 }
 
@@ -334,7 +335,8 @@ template <typename T> struct Run {
       }
       for (size_t k = 0; k < names.size(); ++k) {
         row[names[k]] = out[k];
-        cells.push_back(fmt(out[k]));
+        // Enough digits to read back the exact value of the run's float type.
+        cells.push_back(fmt(out[k], std::numeric_limits<T>::max_digits10));
       }
     }
     for (size_t i = 0; i < cells.size(); ++i)
