@@ -23,3 +23,4 @@ PY
 echo "lm $(git -C "$root" rev-parse --short HEAD), $(date -u +%Y-%m-%d), $(nproc) cores"
 run teacher_student_w256_b128 teacher_student.lm 500
 run deep_linear_16_32_16_n1024 saxe.lm 500
+run grokking_p113_frac0.3_full grokking.lm 20
