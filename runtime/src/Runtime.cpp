@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <deque>
 #include <iostream>
 #include <limits>
 #include <malloc.h>
@@ -79,6 +80,7 @@ std::string lm::rt::helpText(const json &desc, const std::string &argv0) {
   }
   os << "\nOther options:\n"
      << "  --out DIR                   output directory (default runs/<experiment>)\n"
+     << "  --window N                  observations in the fluctuation window (default 10)\n"
      << "  --quiet                     no progress line or summary\n"
      << "  --check-grad N              check the compiled gradient against central\n"
      << "                              finite differences along N random directions\n"
@@ -136,6 +138,13 @@ FlagValues lm::rt::parseFlags(const json &desc, const std::vector<std::string> &
     };
     if (name == "out") {
       opts.outDir = value;
+      continue;
+    }
+    if (name == "window") {
+      double v = number("a count");
+      if (v < 2 || v > 100000 || v != std::floor(v))
+        throw Error{"--window expects a count of observations in 2..100000"};
+      opts.window = int(v);
       continue;
     }
     if (name == "check-grad") {
@@ -246,6 +255,42 @@ namespace {
 
 std::atomic<bool> interrupted{false};
 
+/// Running statistics over the last `window` observations of one column.
+struct Window {
+  std::deque<double> values;
+  void push(double v, size_t window) {
+    values.push_back(v);
+    if (values.size() > window)
+      values.pop_front();
+  }
+  double mean() const {
+    double s = 0;
+    for (double v : values)
+      s += v;
+    return s / double(values.size());
+  }
+  /// Population variance; NaN until two observations exist.
+  double var() const {
+    if (values.size() < 2)
+      return NAN;
+    double m = mean(), s = 0;
+    for (double v : values)
+      s += (v - m) * (v - m);
+    return s / double(values.size());
+  }
+};
+
+/// The columns that get window statistics: every plain observable and the
+/// head-averaged thermo quantities (not per-head or across-example columns).
+std::vector<std::string> windowedColumns(const json &item) {
+  if (!item.contains("columns"))
+    return {item.at("name").get<std::string>()};
+  std::vector<std::string> out;
+  for (const char *q : {"F", "U", "S", "C"})
+    out.push_back(item.at("name").get<std::string>() + "." + q);
+  return out;
+}
+
 /// What a column means; thermo columns are <site>.<Q>[.h<i>|.var].
 std::string thermoLegend(const std::string &column) {
   static const std::map<std::string, std::string> q = {
@@ -293,6 +338,9 @@ std::string fmt(double v, int digits = 6) {
 
 /// One run with float type T (f32 or f64, as compiled).
 template <typename T> struct Run {
+  Run(const json &desc, const Entries &entries, Options opts, FlagValues flags)
+      : desc(desc), entries(entries), opts(std::move(opts)), flags(std::move(flags)) {}
+
   const json &desc;
   const Entries &entries;
   Options opts;
@@ -302,6 +350,7 @@ template <typename T> struct Run {
   Dataset<T> data;
 
   std::ofstream csv;
+  std::map<std::string, Window> windows;
   json lastRow = json::object(), firstRow = json::object();
   double observeSeconds = 0, trainSeconds = 0;
   int64_t stepsDone = 0;
@@ -337,6 +386,25 @@ template <typename T> struct Run {
         row[names[k]] = out[k];
         // Enough digits to read back the exact value of the run's float type.
         cells.push_back(fmt(out[k], std::numeric_limits<T>::max_digits10));
+      }
+    }
+    // Fluctuations over the window: mean and variance of each observable,
+    // and for thermo sites the window specific heat Var_window(U) / T^2.
+    for (const json &item : desc.at("observe").at("items")) {
+      for (const std::string &c : windowedColumns(item)) {
+        Window &w = windows[c];
+        w.push(row[c].get<double>(), size_t(opts.window));
+        row[c + ".wmean"] = w.mean();
+        row[c + ".wvar"] = w.var();
+        cells.push_back(fmt(w.mean(), 9));
+        cells.push_back(fmt(w.var(), 9));
+      }
+      if (item.value("kind", std::string()) == "thermo") {
+        double temp = item.at("temperature");
+        std::string site = item.at("name");
+        double cw = windows[site + ".U"].var() / (temp * temp);
+        row[site + ".Cwin"] = cw;
+        cells.push_back(fmt(cw, 9));
       }
     }
     for (size_t i = 0; i < cells.size(); ++i)
@@ -375,7 +443,16 @@ template <typename T> struct Run {
           item.contains("split") ? " over data." + item.at("split").get<std::string>() : "";
       for (const std::string &name : columnNames(item))
         legend[name] = thermoLegend(name) + over;
+      for (const std::string &c : windowedColumns(item)) {
+        legend[c + ".wmean"] = "mean of " + c + " over the last --window observations";
+        legend[c + ".wvar"] = "variance of " + c + " over the last --window observations";
+      }
+      if (item.value("kind", std::string()) == "thermo")
+        legend[item.at("name").get<std::string>() + ".Cwin"] =
+            "window specific heat Var_window(U) / T^2 (T = " +
+            fmt(item.at("temperature").get<double>()) + ")";
     }
+    run["window"] = opts.window;
     run["legend"] = legend;
     std::ofstream os(fs::path(opts.outDir) / "run.json");
     os << run.dump(2) << "\n";
@@ -465,6 +542,12 @@ template <typename T> struct Run {
     for (const json &item : desc.at("observe").at("items"))
       for (const std::string &name : columnNames(item))
         csv << "," << name;
+    for (const json &item : desc.at("observe").at("items")) {
+      for (const std::string &c : windowedColumns(item))
+        csv << "," << c << ".wmean," << c << ".wvar";
+      if (item.value("kind", std::string()) == "thermo")
+        csv << "," << item.at("name").get<std::string>() << ".Cwin";
+    }
     csv << "\n";
     auto start = Clock::now();
     bool tty = isatty(2) && !opts.quiet;
@@ -564,7 +647,7 @@ int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc
       std::cout << helpText(desc, argv[0]);
       return 0;
     }
-    run.emplace(Run<T>{desc, entries, opts, flags, {}, {}, {}, {}, {}, {}, 0, 0, 0, "running"});
+    run.emplace(desc, entries, opts, flags);
     Run<T> &r = *run;
     r.hyper.assign(std::max<size_t>(desc.at("hyper").size(), 1), 0.0);
     std::vector<double> flagBuf = flags.values;

@@ -885,6 +885,7 @@ Value Generator::thermo(const TapRecord &tap, Loc loc) {
     columns.push_back(std::string(qname) + ".var");
   }
   result.columns = std::move(columns);
+  result.num = T; // the runtime needs T for Var_window(U) / T^2
   return result;
 }
 
@@ -2685,6 +2686,7 @@ bool Generator::emitObserve(const ObserveBlock &o) {
     }
     std::string fname = "obs_" + it.name;
     std::vector<std::string> columns;
+    double temperature = 0;
     auto fn = emitFunction(
         fname, *trained, dataTypes,
         [&](llvm::ArrayRef<mlir::Value> d) -> std::optional<SmallVector<mlir::Value>> {
@@ -2705,6 +2707,7 @@ bool Generator::emitObserve(const ObserveBlock &o) {
           if (v.isNumber())
             v = toTensor(v, it.value->getLoc());
           columns = v.columns;
+          temperature = v.num;
           bool vector = !columns.empty() && v.kind == Value::Kind::Tensor &&
                         shapeOf(v.tensor).size() == 1;
           // The runtime sizes its buffer from the column names.
@@ -2729,6 +2732,8 @@ bool Generator::emitObserve(const ObserveBlock &o) {
       for (const std::string &c : columns)
         cols.push_back(c);
       item["columns"] = std::move(cols);
+      item["kind"] = "thermo";
+      item["temperature"] = temperature;
     }
     if (data) {
       if (data != trainData) {

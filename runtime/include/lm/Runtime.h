@@ -44,6 +44,7 @@ struct Options {
   std::string outDir;
   bool help = false;
   bool quiet = false;
+  int window = 10;   // observations in the fluctuation window
   int checkGrad = 0; // > 0: gradient check along this many random directions
   double checkGradTol = 1e-2;
   double checkGradEps = 3e-3;
