@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <deque>
+#include <numeric>
 #include <iostream>
 #include <limits>
 #include <malloc.h>
@@ -255,6 +256,112 @@ namespace {
 
 std::atomic<bool> interrupted{false};
 
+/// A value while evaluating an `expect`: a number, a recorded series (one
+/// value per observation), or an event (an observation index; -1: never).
+struct ExpectValue {
+  enum Kind { Number, Series, Event } kind = Number;
+  double num = NAN;
+  std::vector<double> series;
+  int64_t event = -1;
+};
+
+/// Evaluates an expect tree (see MLIRGen's expectTree) over the history.
+ExpectValue evalExpect(const json &t, const std::map<std::string, std::vector<double>> &history,
+                       const std::vector<double> &steps, const std::vector<double> &hyper) {
+  ExpectValue out;
+  if (t.contains("series")) {
+    out.kind = ExpectValue::Series;
+    auto it = history.find(t.at("series").get<std::string>());
+    if (it != history.end())
+      out.series = it->second;
+    return out;
+  }
+  if (t.contains("hyper")) {
+    out.num = hyper.at(t.at("hyper").get<int>());
+    return out;
+  }
+  std::string op = t.at("op");
+  std::vector<ExpectValue> a;
+  for (const json &arg : t.at("args"))
+    a.push_back(evalExpect(arg, history, steps, hyper));
+  auto scalarOf = [](double x) { return x; };
+  if (op == "first" || op == "argmax" || op == "argmin") {
+    out.kind = ExpectValue::Event;
+    const auto &s = a[0].series;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (std::isnan(s[i]))
+        continue;
+      if (op == "first") {
+        if (s[i] != 0) {
+          out.event = int64_t(i);
+          break;
+        }
+      } else if (out.event < 0 || (op == "argmax" ? s[i] > s[out.event] : s[i] < s[out.event])) {
+        out.event = int64_t(i);
+      }
+    }
+    return out;
+  }
+  if (op == "step_of") {
+    out.num = a[0].event >= 0 ? steps.at(a[0].event) : NAN;
+    return out;
+  }
+  if (op == "last" || op == "max" || op == "min" || op == "mean") {
+    const auto &s = a[0].series;
+    if (s.empty())
+      return out;
+    if (op == "last")
+      out.num = s.back();
+    else if (op == "mean")
+      out.num = std::accumulate(s.begin(), s.end(), 0.0) / double(s.size());
+    else
+      out.num = op == "max" ? *std::max_element(s.begin(), s.end())
+                            : *std::min_element(s.begin(), s.end());
+    return out;
+  }
+  // Elementwise arithmetic and comparisons on numbers and series.
+  auto apply = [&](double x, double y) -> double {
+    if (op == "+") return x + y;
+    if (op == "-") return x - y;
+    if (op == "*") return x * y;
+    if (op == "/") return x / y;
+    if (std::isnan(x) || std::isnan(y)) return op == "!=" ? 1 : 0;
+    if (op == "<") return x < y;
+    if (op == "<=") return x <= y;
+    if (op == ">") return x > y;
+    if (op == ">=") return x >= y;
+    if (op == "==") return x == y;
+    if (op == "!=") return x != y;
+    if (op == "and") return x != 0 && y != 0;
+    if (op == "or") return x != 0 || y != 0;
+    return NAN;
+  };
+  if (op == "neg" || op == "not") {
+    auto f = [&](double x) { return op == "neg" ? -x : double(!(x != 0) || std::isnan(x)); };
+    out = a[0];
+    if (out.kind == ExpectValue::Series)
+      for (double &x : out.series)
+        x = f(x);
+    else
+      out.num = f(scalarOf(out.num));
+    return out;
+  }
+  if (a[0].kind != ExpectValue::Series && a[1].kind != ExpectValue::Series) {
+    out.num = apply(a[0].num, a[1].num);
+    return out;
+  }
+  out.kind = ExpectValue::Series;
+  size_t n = std::max(a[0].series.size(), a[1].series.size());
+  for (size_t i = 0; i < n; ++i) {
+    double x = a[0].kind == ExpectValue::Series ? (i < a[0].series.size() ? a[0].series[i] : NAN)
+                                                : a[0].num;
+    double y = a[1].kind == ExpectValue::Series ? (i < a[1].series.size() ? a[1].series[i] : NAN)
+                                                : a[1].num;
+    out.series.push_back(apply(x, y));
+  }
+  return out;
+}
+
 /// Running statistics over the last `window` observations of one column.
 struct Window {
   std::deque<double> values;
@@ -351,6 +458,9 @@ template <typename T> struct Run {
 
   std::ofstream csv;
   std::map<std::string, Window> windows;
+  /// Every recorded column, by observation (for `expect`).
+  std::map<std::string, std::vector<double>> history;
+  std::vector<double> historySteps;
   json lastRow = json::object(), firstRow = json::object();
   double observeSeconds = 0, trainSeconds = 0;
   int64_t stepsDone = 0;
@@ -407,6 +517,10 @@ template <typename T> struct Run {
         cells.push_back(fmt(cw, 9));
       }
     }
+    historySteps.push_back(double(step));
+    for (auto &[k, v] : row.items())
+      if (v.is_number())
+        history[k].push_back(v.template get<double>());
     for (size_t i = 0; i < cells.size(); ++i)
       csv << (i ? "," : "") << cells[i];
     csv << "\n";
@@ -456,6 +570,45 @@ template <typename T> struct Run {
     run["legend"] = legend;
     std::ofstream os(fs::path(opts.outDir) / "run.json");
     os << run.dump(2) << "\n";
+  }
+
+  /// Evaluates every `expect` over the recorded series, prints the results
+  /// and writes summary.json. A failed expectation is a scientific result:
+  /// it does not change the exit code.
+  void evaluateExpectations() {
+    json results = json::array();
+    for (const json &e : desc.value("expect", json::array())) {
+      const json &tree = e.at("tree");
+      ExpectValue v = evalExpect(tree, history, historySteps, hyper);
+      bool passed = v.kind == ExpectValue::Number && v.num != 0 && !std::isnan(v.num);
+      json r = {{"text", e.at("text")}, {"passed", passed}};
+      std::string detail;
+      if (tree.contains("op") && tree.at("args").size() == 2) {
+        ExpectValue l = evalExpect(tree.at("args")[0], history, historySteps, hyper);
+        ExpectValue rt = evalExpect(tree.at("args")[1], history, historySteps, hyper);
+        if (l.kind == ExpectValue::Number && rt.kind == ExpectValue::Number) {
+          r["left"] = std::isnan(l.num) ? json(nullptr) : json(l.num);
+          r["right"] = std::isnan(rt.num) ? json(nullptr) : json(rt.num);
+          detail = " (" + fmt(l.num) + " " + tree.at("op").get<std::string>() + " " +
+                   fmt(rt.num) + ")";
+        }
+      }
+      results.push_back(r);
+      if (!opts.quiet)
+        std::cout << (passed ? "PASSED " : "FAILED ") << e.at("text").get<std::string>() << detail
+                  << "\n";
+    }
+    if (results.empty())
+      return;
+    size_t failed = std::count_if(results.begin(), results.end(),
+                                  [](const json &r) { return !r.at("passed").get<bool>(); });
+    json summary = {{"experiment", desc.at("experiment")},
+                    {"status", status},
+                    {"expectations", results},
+                    {"passed", results.size() - failed},
+                    {"failed", failed}};
+    std::ofstream os(fs::path(opts.outDir) / "summary.json");
+    os << summary.dump(2) << "\n";
   }
 
   int checkGradient() {
@@ -684,9 +837,12 @@ int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc
           std::cout << "  (" << fmt(a / b) << "x lower)";
         std::cout << "\n";
       }
-      std::cout << "results: " << (fs::path(opts.outDir) / "metrics.csv").string() << ", "
-                << (fs::path(opts.outDir) / "run.json").string() << "\n";
     }
+    r.evaluateExpectations();
+    if (!opts.quiet)
+      std::cout << "results: " << (fs::path(opts.outDir) / "metrics.csv").string() << ", "
+                << (fs::path(opts.outDir) / "run.json").string()
+                << (desc.value("expect", json::array()).empty() ? "" : ", summary.json") << "\n";
     return rc;
   } catch (const Error &e) {
     std::cerr << "error: " << e.message << "\n";

@@ -438,6 +438,9 @@ private:
                  Scope &scope, Loc loc);
   bool emitTrain(const TrainBlock &t);
   bool emitObserve(const ObserveBlock &o);
+  std::optional<llvm::json::Value> expectTree(const Expr *e);
+  /// Every metrics.csv column an observation records (for `expect`).
+  std::set<std::string> observedColumns;
   /// Emits `@name(group params..., data...) -> results` with `body` building
   /// the results; returns null after errors.
   mlir::func::FuncOp
@@ -2727,6 +2730,12 @@ bool Generator::emitObserve(const ObserveBlock &o) {
     emitEntry(entry, fn, *trained, false);
     entries.push_back(entry);
     llvm::json::Object item{{"name", it.name}, {"entry", entry}};
+    observedColumns.insert(it.name);
+    for (const std::string &c : columns) {
+      observedColumns.insert(it.name + "." + c);
+      if (c == "U")
+        observedColumns.insert(it.name + ".Cwin");
+    }
     if (!columns.empty()) {
       llvm::json::Array cols;
       for (const std::string &c : columns)
@@ -2891,11 +2900,10 @@ bool Generator::elaborateExperiment(const ExperimentDecl &exp) {
       break;
     }
     case ExperimentItem::Kind::Expect:
+      break; // after the observations are known
     case ExperimentItem::Kind::Predict:
-      diag.error(it.loc, std::string("`") +
-                             (it.kind == ExperimentItem::Kind::Expect ? "expect" : "predict") +
-                             "` is not supported yet",
-                 "it arrives with recorded-series statistics; remove it for now");
+      diag.error(it.loc, "`predict` is not supported yet",
+                 "use `expect` with an explicit comparison for now");
       return false;
     default:
       break;
@@ -2915,7 +2923,106 @@ bool Generator::elaborateExperiment(const ExperimentDecl &exp) {
   for (const ExperimentItem &it : exp.items)
     if (it.kind == ExperimentItem::Kind::Observe && !emitObserve(*it.observe))
       return false;
+  llvm::json::Array expects;
+  for (const ExperimentItem &it : exp.items) {
+    if (it.kind != ExperimentItem::Kind::Expect)
+      continue;
+    auto tree = expectTree(it.value.get());
+    if (!tree)
+      return false;
+    // The statement's source line, for the report.
+    auto &sm = diag.getSourceMgr();
+    unsigned id = sm.FindBufferContainingLoc(it.loc);
+    llvm::StringRef rest(it.loc.getPointer(),
+                         sm.getMemoryBuffer(id)->getBufferEnd() - it.loc.getPointer());
+    llvm::StringRef text = rest.split('\n').first.split("//").first.trim();
+    expects.push_back(llvm::json::Object{{"text", text.str()}, {"tree", std::move(*tree)}});
+  }
+  desc["expect"] = std::move(expects);
   return true;
+}
+
+/// An `expect` expression as a JSON tree the runtime evaluates over the
+/// recorded series at the end of the run: {"series": column}, {"hyper": i}
+/// (a number, possibly of run-time flags), {"op": name, "args": [...]}.
+std::optional<llvm::json::Value> Generator::expectTree(const Expr *e) {
+  auto columnExists = [&](const std::string &c) { return observedColumns.count(c) != 0; };
+  switch (e->getKind()) {
+  case Expr::Kind::Int:
+  case Expr::Kind::Float:
+  case Expr::Kind::Bool: {
+    Value v = eval(e, expScope);
+    if (v.isError())
+      return std::nullopt;
+    return llvm::json::Value(llvm::json::Object{{"hyper", dynamic(v, "expect.constant")}});
+  }
+  case Expr::Kind::Name: {
+    const std::string &n = cast<NameExpr>(e)->name;
+    if (columnExists(n))
+      return llvm::json::Value(llvm::json::Object{{"series", n}});
+    Value v = eval(e, expScope);
+    if (v.isError())
+      return std::nullopt;
+    if (!v.isNumber()) {
+      fail(e->getLoc(), "'" + n + "' is not an observable or a number");
+      return std::nullopt;
+    }
+    return llvm::json::Value(llvm::json::Object{{"hyper", dynamic(v, "expect." + n)}});
+  }
+  case Expr::Kind::Member: {
+    auto *m = cast<MemberExpr>(e);
+    auto *base = dyn_cast<NameExpr>(m->base.get());
+    std::string column = base ? base->name + "." + m->member : "";
+    if (!base || !columnExists(column)) {
+      fail(m->memberLoc, "'" + column + "' is not a recorded column",
+           "thermo sites record .F .U .S .C (and .Cwin, .F.h0, ...)");
+      return std::nullopt;
+    }
+    return llvm::json::Value(llvm::json::Object{{"series", column}});
+  }
+  case Expr::Kind::Unary: {
+    auto *u = cast<UnaryExpr>(e);
+    auto a = expectTree(u->operand.get());
+    if (!a)
+      return std::nullopt;
+    return llvm::json::Value(
+        llvm::json::Object{{"op", u->op == "not" ? "not" : "neg"}, {"args", llvm::json::Array{std::move(*a)}}});
+  }
+  case Expr::Kind::Binary: {
+    auto *bin = cast<BinaryExpr>(e);
+    static const llvm::StringSet<> ops = {"+", "-", "*", "/", "<", "<=", ">", ">=",
+                                          "==", "!=", "and", "or"};
+    if (!ops.count(bin->op)) {
+      fail(bin->opLoc, "`" + bin->op + "` is not supported in expect");
+      return std::nullopt;
+    }
+    auto a = expectTree(bin->lhs.get()), c = expectTree(bin->rhs.get());
+    if (!a || !c)
+      return std::nullopt;
+    return llvm::json::Value(llvm::json::Object{
+        {"op", bin->op}, {"args", llvm::json::Array{std::move(*a), std::move(*c)}}});
+  }
+  case Expr::Kind::Call: {
+    auto *call = cast<CallExpr>(e);
+    auto *callee = dyn_cast<NameExpr>(call->callee.get());
+    static const llvm::StringSet<> fns = {"first", "last", "argmax", "argmin", "step_of",
+                                          "max", "min", "mean"};
+    if (!callee || !fns.count(callee->name) || call->args.size() != 1 ||
+        !call->args[0].name.empty()) {
+      fail(e->getLoc(), "expect understands first(cond), last(s), argmax(s), argmin(s), "
+                        "step_of(event), max(s), min(s), mean(s) of one argument");
+      return std::nullopt;
+    }
+    auto a = expectTree(call->args[0].value.get());
+    if (!a)
+      return std::nullopt;
+    return llvm::json::Value(llvm::json::Object{{"op", callee->name},
+                                                {"args", llvm::json::Array{std::move(*a)}}});
+  }
+  default:
+    fail(e->getLoc(), "this expression is not supported in expect");
+    return std::nullopt;
+  }
 }
 
 std::optional<GeneratedExperiment> Generator::run(const GenOptions &opts) {
