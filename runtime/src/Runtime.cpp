@@ -248,6 +248,19 @@ std::vector<T> lm::rt::initGroup(const json &group, const std::vector<double> &h
 template std::vector<float> lm::rt::initGroup(const json &, const std::vector<double> &);
 template std::vector<double> lm::rt::initGroup(const json &, const std::vector<double> &);
 
+double lm::rt::scheduledLr(const std::string &kind, double lr, int64_t step, int64_t steps,
+                           double warmupSteps, double minLr) {
+  if (kind.empty())
+    return lr;
+  if (warmupSteps > 0 && double(step) <= warmupSteps)
+    return lr * double(step) / warmupSteps;
+  if (kind == "warmup")
+    return lr;
+  double span = double(steps) - warmupSteps;
+  double progress = span > 0 ? (double(step) - warmupSteps) / span : 1.0;
+  return minLr + (lr - minLr) * 0.5 * (1 + std::cos(M_PI * std::min(progress, 1.0)));
+}
+
 //===----------------------------------------------------------------------===//
 // The run
 //===----------------------------------------------------------------------===//
@@ -458,6 +471,7 @@ template <typename T> struct Run {
 
   std::ofstream csv;
   std::map<std::string, Window> windows;
+  double currentLr = NAN; // the learning rate of the last step (schedules)
   /// Every recorded column, by observation (for `expect`).
   std::map<std::string, std::vector<double>> history;
   std::vector<double> historySteps;
@@ -483,6 +497,10 @@ template <typename T> struct Run {
     std::vector<T> &p = params.at(desc.at("train").at("group"));
     std::vector<std::string> cells = {std::to_string(step), fmt(secondsSince(start)),
                                       fmt(batchLoss)};
+    if (desc.at("train").contains("schedule")) {
+      cells.push_back(fmt(currentLr, 9));
+      row["lr"] = currentLr;
+    }
     for (const json &item : desc.at("observe").at("items")) {
       std::vector<std::string> names = columnNames(item);
       std::vector<T> out(names.size());
@@ -667,6 +685,16 @@ template <typename T> struct Run {
     double eps = adam ? hyperAt(opt.at("eps")) : 0;
     bool nesterov = opt.contains("nesterov") && hyperAt(opt.at("nesterov")) != 0;
     double wd = opt.contains("weight_decay") ? hyperAt(opt.at("weight_decay")) : 0;
+    const double baseLr = lr;
+    std::string schedule;
+    double warmupSteps = 0, minLr = 0;
+    if (tr.contains("schedule")) {
+      const json &sc = tr.at("schedule");
+      schedule = sc.at("kind");
+      warmupSteps = hyperAt(sc.contains("steps") ? sc.at("steps") : sc.at("warmup"));
+      minLr = sc.contains("min_lr") ? hyperAt(sc.at("min_lr")) : 0;
+    }
+    const double clip = tr.contains("clip") ? hyperAt(tr.at("clip")) : 0;
     int64_t every = desc.at("observe").at("every").get<int>() >= 0
                         ? int64_t(hyperAt(desc.at("observe").at("every")))
                         : 0;
@@ -692,6 +720,8 @@ template <typename T> struct Run {
 
     // Header, then the observation at step 0.
     csv << "step,time_s,batch_loss";
+    if (tr.contains("schedule"))
+      csv << ",lr";
     for (const json &item : desc.at("observe").at("items"))
       for (const std::string &name : columnNames(item))
         csv << "," << name;
@@ -731,7 +761,17 @@ template <typename T> struct Run {
         y = batch.yData();
       }
       auto t0 = Clock::now();
+      lr = scheduledLr(schedule, baseLr, step, steps, warmupSteps, minLr);
       batchLoss = lossAndGrad(p, x, y, grad);
+      if (clip > 0) { // global gradient-norm clipping
+        double norm = 0;
+        for (T g : grad)
+          norm += double(g) * double(g);
+        norm = std::sqrt(norm);
+        if (norm > clip)
+          for (T &g : grad)
+            g = T(double(g) * clip / norm);
+      }
       if (!std::isfinite(batchLoss)) {
         status = "diverged";
         stepsDone = step - 1;
@@ -769,6 +809,7 @@ template <typename T> struct Run {
       }
       trainSeconds += secondsSince(t0);
       stepsDone = step;
+      currentLr = lr;
       if ((every > 0 && step % every == 0) || step == steps)
         observe(step, batchLoss, start);
       if (tty && secondsSince(lastPrint) > 0.2) {

@@ -95,3 +95,12 @@ TEST(Init, ZerosOnesConstant) {
   auto v = initGroup<double>(group, {0, 2.5});
   EXPECT_EQ(v, (std::vector<double>{0, 0, 1, 1, 2.5, 2.5}));
 }
+
+TEST(Schedule, WarmupAndCosine) {
+  EXPECT_DOUBLE_EQ(scheduledLr("", 0.1, 5, 100, 0, 0), 0.1);
+  EXPECT_DOUBLE_EQ(scheduledLr("warmup", 0.1, 5, 100, 10, 0), 0.05);
+  EXPECT_DOUBLE_EQ(scheduledLr("warmup", 0.1, 50, 100, 10, 0), 0.1);
+  EXPECT_DOUBLE_EQ(scheduledLr("cosine", 0.1, 10, 110, 10, 0), 0.1);  // end of warm-up
+  EXPECT_NEAR(scheduledLr("cosine", 0.1, 60, 110, 10, 0), 0.05, 1e-12); // half way
+  EXPECT_NEAR(scheduledLr("cosine", 0.1, 110, 110, 10, 0.01), 0.01, 1e-12); // the end
+}

@@ -493,13 +493,14 @@ const char *const kBuiltins[] = {
     "len", "min", "max", "abs", "normal", "uniform", "zeros", "ones",
     "constant", "sgd", "gd", "adam", "adamw", "gaussian", "linear_map", "modular",
     "full", "float", "int", "softmax", "log_softmax", "cross_entropy", "accuracy",
-    "sigmoid", "gelu", "var", "one_hot", "causal_tril", "reshape", "thermo", "linspace"};
+    "sigmoid", "gelu", "var", "one_hot", "causal_tril", "reshape", "thermo", "linspace",
+    "warmup", "cosine"};
 const char *const kNotYet[] = {
     "norm", "grad_norm", "sharpness", "hessian_trace",
     "sgd_temperature", "grad_noise_scale", "ntk_spectrum", "effective_rank",
     "svd_modes", "fourier_norms", "llc", "parity", "power_law_regression", "csv",
     "npy", "concat", "gather", "embed", "where", "first", "last", "argmax",
-    "step_of", "cosine", "warmup", "logspace"};
+    "step_of", "logspace"};
 
 bool isBuiltin(StringRef n) { return llvm::is_contained(kBuiltins, n); }
 
@@ -2112,6 +2113,26 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
         return fail(loc, name + ": '" + v.names[i] + "' must be a number, not " + kindName(x));
     return v;
   }
+  if (name == "warmup" || name == "cosine") {
+    // Learning-rate schedules: linear warm-up over `steps`, then constant;
+    // cosine: warm-up, then cosine decay to min_lr at the last step.
+    std::vector<std::string> names = name == "warmup" ? std::vector<std::string>{"steps"}
+                                                      : std::vector<std::string>{"warmup", "min_lr"};
+    std::vector<Value> defaults = name == "warmup" ? std::vector<Value>{req}
+                                                   : std::vector<Value>{Value::integer(0), Value::real(0)};
+    auto a = bind(names, defaults);
+    if (!a)
+      return Value::error();
+    Value v = Value::make(Value::Kind::Optim);
+    v.str = name;
+    v.names = names;
+    for (auto [i, x] : llvm::enumerate(*a)) {
+      if (!x.isNumber())
+        return fail(loc, name + ": '" + names[i] + "' must be a number, not " + kindName(x));
+      v.elems.push_back(x);
+    }
+    return v;
+  }
   if (name == "sgd" || name == "gd") {
     std::vector<std::string> names = {"lr", "momentum", "nesterov", "weight_decay"};
     std::vector<Value> defaults = {req, Value::real(0), Value::boolean(false),
@@ -2549,7 +2570,8 @@ bool Generator::emitTrain(const TrainBlock &t) {
   trained = &g;
   trainData = split.data;
   std::optional<int64_t> batch = trainData->nTrain;
-  Value optimizer = Value::none(), steps = Value::none();
+  Value optimizer = Value::none(), steps = Value::none(), schedule = Value::none(),
+        clip = Value::none();
   std::string lossName = "loss";
   Loc lossLoc = t.loc;
   for (const Setting &s : t.settings) {
@@ -2585,6 +2607,19 @@ bool Generator::emitTrain(const TrainBlock &t) {
           return false;
         }
       }
+    } else if (s.name == "schedule") {
+      if (v.kind != Value::Kind::Optim || (v.str != "warmup" && v.str != "cosine")) {
+        diag.error(s.value->getLoc(), "schedule must be warmup(steps) or cosine(warmup, min_lr), "
+                                      "not " + kindName(v));
+        return false;
+      }
+      schedule = v;
+    } else if (s.name == "clip") {
+      if (!v.isNumber()) {
+        diag.error(s.value->getLoc(), "clip is the maximum gradient norm, a number");
+        return false;
+      }
+      clip = v;
     } else if (s.name == "steps") {
       if (v.kind != Value::Kind::Int) {
         diag.error(s.value->getLoc(), "steps must be an int, not " + kindName(v));
@@ -2593,9 +2628,14 @@ bool Generator::emitTrain(const TrainBlock &t) {
       steps = v;
     } else {
       diag.error(s.loc, "unknown train setting '" + s.name + "'",
-                 "settings are optimizer, batch, steps and loss");
+                 "settings are optimizer, batch, steps, schedule, clip and loss");
       return false;
     }
+  }
+  if (optimizer.kind == Value::Kind::Optim &&
+      (optimizer.str == "warmup" || optimizer.str == "cosine")) {
+    diag.error(t.loc, "'" + optimizer.str + "' is a schedule: write `schedule = ...`");
+    return false;
   }
   if (optimizer.kind == Value::Kind::None || steps.kind == Value::Kind::None) {
     diag.error(t.loc, "a train block needs `optimizer = ...` and `steps = ...`");
@@ -2639,11 +2679,20 @@ bool Generator::emitTrain(const TrainBlock &t) {
   llvm::json::Object opt{{"kind", optimizer.str}};
   for (auto [i, n] : llvm::enumerate(optimizer.names))
     opt[n] = dynamic(optimizer.elems[i], "optimizer." + n);
-  desc["train"] = llvm::json::Object{{"group", g.name},
-                                     {"entry", "lm_train_step"},
-                                     {"batch", *batch},
-                                     {"steps", dynamic(steps, "train.steps")},
-                                     {"optimizer", std::move(opt)}};
+  llvm::json::Object train{{"group", g.name},
+                           {"entry", "lm_train_step"},
+                           {"batch", *batch},
+                           {"steps", dynamic(steps, "train.steps")},
+                           {"optimizer", std::move(opt)}};
+  if (schedule.kind == Value::Kind::Optim) {
+    llvm::json::Object sched{{"kind", schedule.str}};
+    for (auto [i, n] : llvm::enumerate(schedule.names))
+      sched[n] = dynamic(schedule.elems[i], "schedule." + n);
+    train["schedule"] = std::move(sched);
+  }
+  if (clip.isNumber())
+    train["clip"] = dynamic(clip, "train.clip");
+  desc["train"] = std::move(train);
   return true;
 }
 

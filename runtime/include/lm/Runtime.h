@@ -117,6 +117,12 @@ Dataset<T> makeDataset(const json &desc, const std::vector<double> &hyper,
                        const Entries &entries,
                        const std::map<std::string, std::vector<T>> &groupParams);
 
+/// The learning rate at `step` (1-based) of `steps` under a schedule:
+/// none (constant), warmup (linear over W steps), or cosine (warm-up, then
+/// cosine decay from lr to min_lr at the last step).
+double scheduledLr(const std::string &kind, double lr, int64_t step, int64_t steps,
+                   double warmupSteps, double minLr);
+
 /// Runs a whole experiment; returns the process exit code.
 int runExperiment(const char *descriptor, const lm_entry_fn *entries, int64_t numEntries,
                   int argc, char **argv);
