@@ -100,6 +100,34 @@ Dataset<T> lm::rt::makeDataset(const json &desc, const std::vector<double> &hype
     fill(ds.test, "data/test", false);
     return ds;
   }
+  if (task == "parity") {
+    // Sparse parity: x in {-1, +1}^n; the label is 1 when the product of the
+    // k hidden coordinates (the first k of a seeded permutation) is -1.
+    int64_t nb = d.at("n"), k = d.at("k");
+    std::vector<int64_t> coords(nb);
+    for (int64_t i = 0; i < nb; ++i)
+      coords[i] = i;
+    uint64_t key = streamKey(seed, "data/parity-support");
+    for (int64_t i = nb - 1; i > 0; --i)
+      std::swap(coords[i], coords[std::min<int64_t>(i, int64_t(uniform01(key, i) * (i + 1)))]);
+    auto fill = [&](Split<T> &s, const char *stream) {
+      s.yInt = true;
+      s.x.resize(s.n * nb);
+      s.yi.resize(s.n);
+      uint64_t xk = streamKey(seed, stream);
+      for (int64_t r = 0; r < s.n; ++r) {
+        for (int64_t c = 0; c < nb; ++c)
+          s.x[r * nb + c] = uniform01(xk, uint64_t(r * nb + c)) < 0.5 ? T(-1) : T(1);
+        double prod = 1;
+        for (int64_t j = 0; j < k; ++j)
+          prod *= double(s.x[r * nb + coords[j]]);
+        s.yi[r] = prod < 0 ? 1 : 0;
+      }
+    };
+    fill(ds.train, "data/train");
+    fill(ds.test, "data/test");
+    return ds;
+  }
   if (task == "modular") {
     // All pairs (a, b) with tokens (a, b, '=' = p) and label (a op b) mod p;
     // a seeded shuffle decides the split. `unordered` keeps (a, b) and (b, a)

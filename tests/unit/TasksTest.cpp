@@ -145,3 +145,30 @@ TEST(Modular, SeedChangesTheSplit) {
   for (int64_t i = 0; i < a.train.n; ++i)
     EXPECT_EQ(a.train.yi[i], ((a.train.xi[3 * i] - a.train.xi[3 * i + 1]) % 7 + 7) % 7);
 }
+
+TEST(Parity, LabelsAreTheParityOfAHiddenSubset) {
+  json desc = json::parse(R"({"entries": [], "data": {"task": "parity", "seed": 0,
+      "n": 10, "k": 3, "x_shape": [10], "y_shape": [], "x_dtype": "float", "y_dtype": "i32",
+      "n_train": 200, "n_test": 50}})");
+  Entries none(desc, nullptr, 0);
+  auto ds = makeDataset<float>(desc, {3}, none, {});
+  // Find the subset of size 3 whose parity reproduces every label: exactly one.
+  int matches = 0;
+  for (int a = 0; a < 10; ++a)
+    for (int b = a + 1; b < 10; ++b)
+      for (int c = b + 1; c < 10; ++c) {
+        bool all = true;
+        for (auto *s : {&ds.train, &ds.test})
+          for (int64_t r = 0; r < s->n && all; ++r) {
+            const float *x = &s->x[r * 10];
+            all = (x[a] * x[b] * x[c] < 0) == (s->yi[r] == 1);
+          }
+        matches += all;
+      }
+  EXPECT_EQ(matches, 1);
+  int ones = 0;
+  for (int32_t y : ds.train.yi)
+    ones += y;
+  EXPECT_GT(ones, 60); // balanced labels: 100 +- 7 expected
+  EXPECT_LT(ones, 140);
+}

@@ -494,11 +494,11 @@ const char *const kBuiltins[] = {
     "constant", "sgd", "gd", "adam", "adamw", "gaussian", "linear_map", "modular",
     "full", "float", "int", "softmax", "log_softmax", "cross_entropy", "accuracy",
     "sigmoid", "gelu", "var", "one_hot", "causal_tril", "reshape", "thermo", "linspace",
-    "warmup", "cosine"};
+    "warmup", "cosine", "parity"};
 const char *const kNotYet[] = {
     "norm", "grad_norm", "sharpness", "hessian_trace",
     "sgd_temperature", "grad_noise_scale", "ntk_spectrum", "effective_rank",
-    "svd_modes", "fourier_norms", "llc", "parity", "power_law_regression", "csv",
+    "svd_modes", "fourier_norms", "llc", "power_law_regression", "csv",
     "npy", "concat", "gather", "embed", "where", "first", "last", "argmax",
     "step_of", "logspace"};
 
@@ -2154,7 +2154,7 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
     }
     return v;
   }
-  if (name == "gaussian" || name == "linear_map" || name == "modular")
+  if (name == "gaussian" || name == "linear_map" || name == "modular" || name == "parity")
     return fail(loc, "a task like '" + name + "' is created by an experiment binding",
                 "write `data = " + name + "(...)` in the experiment");
   return fail(loc, "'" + name + "' cannot be called here");
@@ -2320,6 +2320,26 @@ Value Generator::makeTask(const std::string &name, const std::vector<Arg> &args,
                                 {"noise", *noise},
                                 {"teacher", tg.name},
                                 {"teacher_entry", "lm_forward_" + tg.name}};
+  } else if (name == "parity") {
+    // Sparse parity: x uniform in {-1, +1}^n, label 1 when the product of k
+    // hidden coordinates (chosen by the seed) is -1, else 0.
+    auto a = bindArgs(args, scope, loc, name, {"n", "k", "n_train", "n_test", "seed"},
+                      {req, req, req, req, seed});
+    if (!a)
+      return Value::error();
+    auto n = positive((*a)[0], "n"), k = positive((*a)[1], "k"),
+         nTrain = positive((*a)[2], "n_train"), nTest = positive((*a)[3], "n_test");
+    auto s = dyn((*a)[4], "seed");
+    if (!n || !k || !nTrain || !nTest || !s)
+      return Value::error();
+    if (*k > *n)
+      return fail(loc, "parity: k must be at most n");
+    d.xShape = {*n};
+    d.yShape = {};
+    d.yInt = true;
+    d.nTrain = *nTrain;
+    d.nTest = *nTest;
+    d.desc = llvm::json::Object{{"task", "parity"}, {"seed", *s}, {"n", *n}, {"k", *k}};
   } else if (name == "modular") {
     Value ordered = Value::make(Value::Kind::Str);
     ordered.str = "ordered";
@@ -2928,7 +2948,7 @@ bool Generator::elaborateExperiment(const ExperimentDecl &exp) {
         g.seed = *s;
       } else if (callee && !expScope.find(callee->name) &&
                  (callee->name == "gaussian" || callee->name == "linear_map" ||
-                  callee->name == "modular")) {
+                  callee->name == "modular" || callee->name == "parity")) {
         v = makeTask(callee->name, call->args, expScope, call->getLoc());
       } else {
         if (it.frozen) {
