@@ -375,17 +375,30 @@ struct SoftmaxPattern : OpConversionPattern<Op> {
                         [](OpBuilder &b, Location l, ValueRange a) -> Value {
                           return b.create<arith::MaximumFOp>(l, a[0], a[1]);
                         });
-    Value s = alongAxis(rw, loc, type, axis, {x}, {m}, red, filled(rw, loc, red, 0.0),
-                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          Value e = b.create<math::ExpOp>(l, b.create<arith::SubFOp>(l, a[0], a[1]));
-                          return b.create<arith::AddFOp>(l, a[2], e);
+    // The normalizer is accumulated (and its log taken) in f64 even for f32
+    // data: in f32, log-softmax of a near-certain class is quantized at
+    // ~1e-7, which late in training (grokking) turns into loss spikes.
+    Type acc = rw.getF64Type();
+    auto accRed = RankedTensorType::get(red.getShape(), acc);
+    auto widen = [&](OpBuilder &b, Location l, Value v) -> Value {
+      return v.getType() == acc ? v : b.create<arith::ExtFOp>(l, acc, v).getResult();
+    };
+    Value s = alongAxis(rw, loc, type, axis, {x}, {m}, accRed, filled(rw, loc, accRed, 0.0),
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value d = widen(b, l, b.create<arith::SubFOp>(l, a[0], a[1]));
+                          return b.create<arith::AddFOp>(l, a[2], b.create<math::ExpOp>(l, d));
                         });
+    Type elem = type.getElementType();
     Value r = alongAxis(rw, loc, type, axis, {x}, {m, s}, type, emptyLike(rw, loc, type),
-                        [](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          Value shifted = b.create<arith::SubFOp>(l, a[0], a[1]);
-                          if (Log)
-                            return b.create<arith::SubFOp>(l, shifted, b.create<math::LogOp>(l, a[2]));
-                          return b.create<arith::DivFOp>(l, b.create<math::ExpOp>(l, shifted), a[2]);
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          Value shifted = widen(b, l, b.create<arith::SubFOp>(l, a[0], a[1]));
+                          Value v = Log ? b.create<arith::SubFOp>(l, shifted,
+                                                                  b.create<math::LogOp>(l, a[2]))
+                                              .getResult()
+                                        : b.create<arith::DivFOp>(l, b.create<math::ExpOp>(l, shifted),
+                                                                  a[2])
+                                              .getResult();
+                          return elem == acc ? v : b.create<arith::TruncFOp>(l, elem, v).getResult();
                         });
     rw.replaceOp(op, r);
     return success();
