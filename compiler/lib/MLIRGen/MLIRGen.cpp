@@ -389,6 +389,20 @@ private:
   }
   Value sliceTensor(const Value &base, const std::vector<Slice> &slices, Scope &scope, Loc loc);
   Value thermo(const TapRecord &tap, Loc loc);
+  /// A specification of named numbers (an initializer, optimizer or
+  /// schedule): `kind` named `name` with arguments `names` = `values`, each of
+  /// which must be a number.
+  Value numberSpec(Value::Kind kind, const std::string &name, std::vector<std::string> names,
+                   std::vector<Value> values, Loc loc) {
+    for (auto [i, x] : llvm::enumerate(values))
+      if (!x.isNumber())
+        return fail(loc, name + ": '" + names[i] + "' must be a number, not " + kindName(x));
+    Value v = Value::make(kind);
+    v.str = name;
+    v.names = std::move(names);
+    v.elems = std::move(values);
+    return v;
+  }
   static llvm::ArrayRef<int64_t> shapeOf(mlir::Value v) {
     return cast<mlir::RankedTensorType>(v.getType()).getShape();
   }
@@ -1876,15 +1890,8 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
     auto a = bind(it->second.first, defaults);
     if (!a)
       return Value::error();
-    Value v = Value::make(Value::Kind::Init);
-    v.str = name;
-    v.names = it->second.first;
-    for (auto [i, x] : llvm::enumerate(*a)) {
-      if (!x.isNumber())
-        return fail(loc, name + ": '" + v.names[i] + "' must be a number, not " +
-                             kindName(x));
-      v.elems.push_back(x);
-    }
+    Value v = numberSpec(Value::Kind::Init, name, it->second.first, *a, loc);
+    TRY(v);
     if (name == "normal" && v.elems[1].sym->op == Sym::Op::Const && v.elems[1].num < 0)
       return fail(loc, "normal: std must not be negative");
     return v;
@@ -2100,18 +2107,12 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
                   {req, betas, Value::real(1e-8), Value::real(name == "adamw" ? 0.01 : 0)});
     if (!a)
       return Value::error();
-    Value v = Value::make(Value::Kind::Optim);
-    v.str = name;
     const Value &bt = (*a)[1];
     if ((bt.kind != Value::Kind::Tuple && bt.kind != Value::Kind::List) ||
         bt.elems.size() != 2 || !bt.elems[0].isNumber() || !bt.elems[1].isNumber())
       return fail(loc, name + ": betas is a pair of numbers, e.g. (0.9, 0.98)");
-    v.names = {"lr", "beta1", "beta2", "eps", "weight_decay"};
-    v.elems = {(*a)[0], bt.elems[0], bt.elems[1], (*a)[2], (*a)[3]};
-    for (auto [i, x] : llvm::enumerate(v.elems))
-      if (!x.isNumber())
-        return fail(loc, name + ": '" + v.names[i] + "' must be a number, not " + kindName(x));
-    return v;
+    return numberSpec(Value::Kind::Optim, name, {"lr", "beta1", "beta2", "eps", "weight_decay"},
+                      {(*a)[0], bt.elems[0], bt.elems[1], (*a)[2], (*a)[3]}, loc);
   }
   if (name == "warmup" || name == "cosine") {
     // Learning-rate schedules: linear warm-up over `steps`, then constant;
@@ -2123,15 +2124,7 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
     auto a = bind(names, defaults);
     if (!a)
       return Value::error();
-    Value v = Value::make(Value::Kind::Optim);
-    v.str = name;
-    v.names = names;
-    for (auto [i, x] : llvm::enumerate(*a)) {
-      if (!x.isNumber())
-        return fail(loc, name + ": '" + names[i] + "' must be a number, not " + kindName(x));
-      v.elems.push_back(x);
-    }
-    return v;
+    return numberSpec(Value::Kind::Optim, name, names, *a, loc);
   }
   if (name == "sgd" || name == "gd") {
     std::vector<std::string> names = {"lr", "momentum", "nesterov", "weight_decay"};
@@ -2144,15 +2137,7 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
     auto a = bind(names, defaults);
     if (!a)
       return Value::error();
-    Value v = Value::make(Value::Kind::Optim);
-    v.str = name;
-    v.names = names;
-    for (auto [i, x] : llvm::enumerate(*a)) {
-      if (!x.isNumber())
-        return fail(loc, name + ": '" + names[i] + "' must be a number, not " + kindName(x));
-      v.elems.push_back(x);
-    }
-    return v;
+    return numberSpec(Value::Kind::Optim, name, names, *a, loc);
   }
   if (name == "gaussian" || name == "linear_map" || name == "modular" || name == "parity")
     return fail(loc, "a task like '" + name + "' is created by an experiment binding",
