@@ -464,6 +464,94 @@ struct UnslicePattern : OpConversionPattern<UnsliceOp> {
   }
 };
 
+struct ReduceMaxPattern : OpConversionPattern<ReduceMaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ReduceMaxOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    Value init = filled(rw, loc, op.getType(), -std::numeric_limits<double>::infinity());
+    auto red = rw.create<linalg::ReduceOp>(
+        loc, ValueRange{adaptor.getInput()}, ValueRange{init}, op.getAxes(),
+        [](OpBuilder &b, Location l, ValueRange args) {
+          b.create<linalg::YieldOp>(l,
+                                    ValueRange{b.create<arith::MaximumFOp>(l, args[0], args[1])});
+        });
+    rw.replaceOp(op, red.getResult(0));
+    return success();
+  }
+};
+
+/// concat: each input inserted into one result tensor at its offset.
+struct ConcatPattern : OpConversionPattern<ConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    int64_t axis = static_cast<int64_t>(op.getAxis()), at = 0;
+    int64_t rank = op.getType().getRank();
+    Value acc = emptyLike(rw, loc, op.getType());
+    for (Value v : adaptor.getInputs()) {
+      auto t = tensorType(v);
+      SmallVector<int64_t> offsets(rank, 0), strides(rank, 1);
+      offsets[axis] = at;
+      acc = rw.create<tensor::InsertSliceOp>(loc, v, acc, foldResults(rw, offsets),
+                                             foldResults(rw, t.getShape()),
+                                             foldResults(rw, strides));
+      at += t.getDimSize(axis);
+    }
+    rw.replaceOp(op, acc);
+    return success();
+  }
+};
+
+/// gather: a parallel generic over the result reading the index tensor and
+/// extracting from the input; out-of-range indices give zero.
+struct GatherPattern : OpConversionPattern<GatherOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = op.getContext();
+    RankedTensorType type = op.getType();
+    auto in = tensorType(adaptor.getInput());
+    auto idx = tensorType(adaptor.getIndices());
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    unsigned rank = type.getRank();
+    int64_t ir = idx.getRank();
+    SmallVector<AffineExpr> idxExprs;
+    for (int64_t d = 0; d < ir; ++d)
+      idxExprs.push_back(getAffineDimExpr(axis + d, ctx));
+    SmallVector<AffineMap> maps{AffineMap::get(rank, 0, idxExprs, ctx),
+                                AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    Value table = adaptor.getInput();
+    int64_t extent = in.getDimSize(axis);
+    auto g = rw.create<linalg::GenericOp>(
+        loc, TypeRange{type}, ValueRange{adaptor.getIndices()},
+        ValueRange{emptyLike(rw, loc, type)}, maps, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), a[0]);
+          Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+          Value n = b.create<arith::ConstantIndexOp>(l, extent);
+          Value ok = b.create<arith::AndIOp>(
+              l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, i, zero),
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, n));
+          Value safe = b.create<arith::SelectOp>(l, ok, i, zero);
+          SmallVector<Value> at;
+          for (int64_t d = 0; d < axis; ++d)
+            at.push_back(b.create<linalg::IndexOp>(l, d));
+          at.push_back(safe);
+          for (int64_t d = axis + ir; d < int64_t(rank); ++d)
+            at.push_back(b.create<linalg::IndexOp>(l, d));
+          Value v = b.create<tensor::ExtractOp>(l, table, at);
+          Value z = b.create<arith::ConstantOp>(l, b.getFloatAttr(type.getElementType(), 0.0));
+          b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::SelectOp>(l, ok, v, z)});
+        });
+    rw.replaceOp(op, g.getResult(0));
+    return success();
+  }
+};
+
 /// accuracy: a row-wise (max, argmax) reduction, then the mean of
 /// (argmax == label).
 struct AccuracyPattern : OpConversionPattern<AccuracyOp> {
@@ -543,6 +631,14 @@ struct ConvertLMToLinalg : lm::impl::ConvertLMToLinalgBase<ConvertLMToLinalg> {
           Value pos = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, a[0], zero);
           return b.create<arith::SelectOp>(l, pos, one, zero);
         });
+    patterns.add<ElementwisePattern<EqualOp>>(
+        ctx, [](OpBuilder &b, Location l, ValueRange a, EqualOp) -> Value {
+          Type t = a[0].getType();
+          Value zero = b.create<arith::ConstantOp>(l, b.getFloatAttr(t, 0.0));
+          Value one = b.create<arith::ConstantOp>(l, b.getFloatAttr(t, 1.0));
+          Value eq = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, a[0], a[1]);
+          return b.create<arith::SelectOp>(l, eq, one, zero);
+        });
     patterns.add<ElementwisePattern<PowOp>>(
         ctx, [](OpBuilder &b, Location l, ValueRange a, PowOp op) -> Value {
           double c = op.getExponent().convertToDouble();
@@ -556,7 +652,7 @@ struct ConvertLMToLinalg : lm::impl::ConvertLMToLinalgBase<ConvertLMToLinalg> {
     patterns.add<EinsumPattern, TransposePattern, BroadcastPattern, ReduceSumPattern,
                  ReshapePattern, MsePattern, SoftmaxPattern<SoftmaxOp, false>,
                  SoftmaxPattern<LogSoftmaxOp, true>, OneHotPattern, SlicePattern, UnslicePattern,
-                 AccuracyPattern>(ctx);
+                 AccuracyPattern, ReduceMaxPattern, ConcatPattern, GatherPattern>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<LMDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,

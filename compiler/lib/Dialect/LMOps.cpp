@@ -309,6 +309,125 @@ void ReduceSumOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &
 }
 
 //===----------------------------------------------------------------------===//
+// ReduceMaxOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReduceMaxOp::verify() {
+  auto in = tensorType(getInput());
+  SmallVector<int64_t> expected;
+  for (int64_t a : getAxes())
+    if (a < 0 || a >= in.getRank())
+      return emitOpError("axis ") << a << " is out of range for rank " << in.getRank();
+  for (int64_t d = 0; d < in.getRank(); ++d)
+    if (!llvm::is_contained(getAxes(), d))
+      expected.push_back(in.getDimSize(d));
+  if (getType().getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("result shape does not match the input without the reduced axes");
+  return success();
+}
+
+// dx = [x == max] * g / (number of maximal entries), broadcast back.
+void ReduceMaxOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  auto inType = tensorType(getInput());
+  SmallVector<int64_t> dims;
+  for (int64_t d = 0; d < inType.getRank(); ++d)
+    if (!llvm::is_contained(getAxes(), d))
+      dims.push_back(d);
+  auto dimsAttr = b.getDenseI64ArrayAttr(dims);
+  Value wideMax = b.create<BroadcastOp>(loc, inType, getResult(), dimsAttr);
+  Value hit = b.create<EqualOp>(loc, getInput(), wideMax);
+  Value ties = b.create<ReduceSumOp>(loc, getType(), hit, getAxesAttr());
+  Value share = b.create<DivOp>(loc, ct[0], ties);
+  out.push_back(b.create<MulOp>(loc, hit, b.create<BroadcastOp>(loc, inType, share, dimsAttr)));
+}
+
+//===----------------------------------------------------------------------===//
+// ConcatOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  auto rt = getType();
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (axis < 0 || axis >= rt.getRank())
+    return emitOpError("axis ") << axis << " is out of range for rank " << rt.getRank();
+  int64_t total = 0;
+  for (Value v : getInputs()) {
+    auto t = tensorType(v);
+    if (t.getRank() != rt.getRank())
+      return emitOpError("inputs must have the result's rank");
+    for (int64_t d = 0; d < rt.getRank(); ++d)
+      if (d != axis && t.getDimSize(d) != rt.getDimSize(d))
+        return emitOpError("input dimension ") << d << " is " << t.getDimSize(d)
+                                               << ", the result's is " << rt.getDimSize(d);
+    total += t.getDimSize(axis);
+  }
+  if (total != rt.getDimSize(axis))
+    return emitOpError("the inputs' extents along the axis sum to ")
+           << total << ", not " << rt.getDimSize(axis);
+  return success();
+}
+
+void ConcatOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  int64_t axis = static_cast<int64_t>(getAxis()), at = 0;
+  int64_t rank = getType().getRank();
+  for (Value v : getInputs()) {
+    SmallVector<int64_t> offsets(rank, 0), strides(rank, 1);
+    offsets[axis] = at;
+    out.push_back(b.create<SliceOp>(getLoc(), v.getType(), ct[0],
+                                    b.getDenseI64ArrayAttr(offsets),
+                                    b.getDenseI64ArrayAttr(strides)));
+    at += tensorType(v).getDimSize(axis);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// GatherOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::verify() {
+  auto in = tensorType(getInput()), idx = tensorType(getIndices());
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (axis < 0 || axis >= in.getRank())
+    return emitOpError("axis ") << axis << " is out of range for rank " << in.getRank();
+  SmallVector<int64_t> expected(in.getShape().take_front(axis));
+  llvm::append_range(expected, idx.getShape());
+  llvm::append_range(expected, in.getShape().drop_front(axis + 1));
+  if (getType().getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("result shape must be the input's with the axis replaced by the "
+                       "indices' shape");
+  if (in.getRank() + idx.getRank() > 25)
+    return emitOpError("too many dimensions");
+  return success();
+}
+
+// d input[p, n, q] = sum_i [indices[i] == n] g[p, i, q]: a contraction of
+// the cotangent with one_hot(indices, N). Indices get no cotangent.
+void GatherOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  Location loc = getLoc();
+  auto in = tensorType(getInput()), idx = tensorType(getIndices());
+  int64_t axis = static_cast<int64_t>(getAxis());
+  std::string pre, post, ind;
+  char next = 'a';
+  for (int64_t d = 0; d < axis; ++d)
+    pre += next++;
+  char n = next++;
+  for (int64_t d = 0; d < idx.getRank(); ++d)
+    ind += next++;
+  for (int64_t d = axis + 1; d < in.getRank(); ++d)
+    post += next++;
+  SmallVector<int64_t> ohShape(idx.getShape());
+  ohShape.push_back(in.getDimSize(axis));
+  auto ohType = RankedTensorType::get(ohShape, in.getElementType());
+  Value oh = b.create<OneHotOp>(loc, ohType, getIndices());
+  std::string spec = ind + n + "," + pre + ind + post + "->" + pre + n + post;
+  out.push_back(b.create<EinsumOp>(loc, in, b.getStringAttr(spec), ValueRange{oh, ct[0]}));
+  out.push_back(Value());
+}
+
+//===----------------------------------------------------------------------===//
 // ReshapeOp
 //===----------------------------------------------------------------------===//
 

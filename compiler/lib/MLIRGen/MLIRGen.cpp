@@ -508,12 +508,12 @@ const char *const kBuiltins[] = {
     "constant", "sgd", "gd", "adam", "adamw", "gaussian", "linear_map", "modular",
     "full", "float", "int", "softmax", "log_softmax", "cross_entropy", "accuracy",
     "sigmoid", "gelu", "var", "one_hot", "causal_tril", "reshape", "thermo", "linspace",
-    "warmup", "cosine", "parity"};
+    "warmup", "cosine", "parity", "concat", "gather"};
 const char *const kNotYet[] = {
     "norm", "grad_norm", "sharpness", "hessian_trace",
     "sgd_temperature", "grad_noise_scale", "ntk_spectrum", "effective_rank",
     "svd_modes", "fourier_norms", "llc", "power_law_regression", "csv",
-    "npy", "concat", "gather", "embed", "where", "first", "last", "argmax",
+    "npy", "embed", "where", "first", "last", "argmax",
     "step_of", "logspace"};
 
 bool isBuiltin(StringRef n) { return llvm::is_contained(kBuiltins, n); }
@@ -911,9 +911,12 @@ Value Generator::thermo(const TapRecord &tap, Loc loc) {
 /// dimension. Negative indices and bounds count from the end, as in NumPy.
 Value Generator::sliceTensor(const Value &base, const std::vector<Slice> &slices, Scope &scope,
                              Loc loc) {
-  if (!needFloat(base, loc, "indexing"))
-    return Value::error();
+  if (base.kind != Value::Kind::Tensor)
+    return fail(loc, "indexing needs a tensor, not " + kindName(base));
   llvm::ArrayRef<int64_t> shape = shapeOf(base.tensor);
+  auto type = [&](llvm::ArrayRef<int64_t> s) -> mlir::RankedTensorType {
+    return isIntTensor(base) ? itype(s) : ttype(s);
+  };
   if (slices.size() > shape.size())
     return fail(loc, "too many indices (" + llvm::Twine(slices.size()) + ") for shape " +
                          shapeStr(shape));
@@ -962,10 +965,10 @@ Value Generator::sliceTensor(const Value &base, const std::vector<Slice> &slices
     return Value::error();
   mlir::Value v = base.tensor;
   if (llvm::ArrayRef<int64_t>(sizes) != shape)
-    v = b.create<SliceOp>(mloc(loc), ttype(sizes), v, b.getDenseI64ArrayAttr(offsets),
+    v = b.create<SliceOp>(mloc(loc), type(sizes), v, b.getDenseI64ArrayAttr(offsets),
                           b.getDenseI64ArrayAttr(strides));
   if (kept.size() != sizes.size())
-    v = b.create<ReshapeOp>(mloc(loc), ttype(kept), v);
+    v = b.create<ReshapeOp>(mloc(loc), type(kept), v);
   return Value::ofTensor(v);
 }
 
@@ -1817,12 +1820,87 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
                          Sym::binary(Sym::Op::FloorDiv, x.sym, Sym::constant(1)));
   }
   if (name == "min" || name == "max") {
-    auto a = bind({"a", "b"});
+    // max(x, axis:, keepdims:) reduces a tensor; max(a, b) of two numbers.
+    auto a = bind({"x", "axis", "keepdims"}, {req, Value::none(), Value::boolean(false)});
     if (!a)
       return Value::error();
-    if (!(*a)[0].isNumber() || !(*a)[1].isNumber())
-      return fail(loc, name + " needs two numbers");
-    return numberOp(name == "min" ? Sym::Op::Min : Sym::Op::Max, (*a)[0], (*a)[1], loc);
+    Value x = (*a)[0];
+    if (x.kind == Value::Kind::Tensor) {
+      if (!needFloat(x, loc, name) || !inFunction(loc))
+        return Value::error();
+      llvm::ArrayRef<int64_t> s = shapeOf(x.tensor);
+      auto axes = reduceAxes(s, &(*a)[1], loc);
+      if (!axes)
+        return Value::error();
+      SmallVector<int64_t> shape;
+      for (size_t i = 0; i < s.size(); ++i)
+        if (!llvm::is_contained(*axes, int64_t(i)))
+          shape.push_back(s[i]);
+      // min(x) = -max(-x).
+      Value in = name == "min" ? unaryTensor("neg", x, loc) : x;
+      TRY(in);
+      Value r = Value::ofTensor(b.create<ReduceMaxOp>(mloc(loc), ttype(shape), in.tensor,
+                                                      b.getDenseI64ArrayAttr(*axes)));
+      if (name == "min")
+        r = unaryTensor("neg", r, loc);
+      return keepDims(r, x, &(*a)[1], (*a)[2], loc);
+    }
+    if (!x.isNumber() || !(*a)[1].isNumber())
+      return fail(loc, name + " needs two numbers, or a tensor (with an optional axis)");
+    return numberOp(name == "min" ? Sym::Op::Min : Sym::Op::Max, x, (*a)[1], loc);
+  }
+  if (name == "concat") {
+    // concat([a, b, ...], axis: 0), like jnp.concatenate.
+    auto a = bind({"xs", "axis"}, {req, Value::integer(0)});
+    if (!a || !inFunction(loc))
+      return Value::error();
+    const Value &xs = (*a)[0];
+    if ((xs.kind != Value::Kind::List && xs.kind != Value::Kind::Tuple) || xs.elems.empty())
+      return fail(loc, "concat needs a non-empty list of tensors, e.g. concat([a, b], axis: 1)");
+    for (const Value &x : xs.elems)
+      if (!needFloat(x, loc, "concat"))
+        return Value::error();
+    SmallVector<int64_t> shape(shapeOf(xs.elems[0].tensor));
+    auto axis = axisOf((*a)[1], shape.size(), loc);
+    if (!axis)
+      return Value::error();
+    SmallVector<mlir::Value> ins;
+    int64_t total = 0;
+    for (auto [i, x] : llvm::enumerate(xs.elems)) {
+      llvm::ArrayRef<int64_t> s = shapeOf(x.tensor);
+      bool ok = s.size() == shape.size();
+      for (size_t d = 0; ok && d < s.size(); ++d)
+        ok = int64_t(d) == *axis || s[d] == shape[d];
+      if (!ok)
+        return fail(loc, "concat: tensor " + llvm::Twine(i) + " has shape " + shapeStr(s) +
+                             ", which does not match " + shapeStr(shape) + " except along axis " +
+                             llvm::Twine(*axis));
+      total += s[*axis];
+      ins.push_back(x.tensor);
+    }
+    shape[*axis] = total;
+    return Value::ofTensor(
+        b.create<ConcatOp>(mloc(loc), ttype(shape), ins, b.getI64IntegerAttr(*axis)));
+  }
+  if (name == "gather") {
+    // gather(x, indices, axis: 0), like jnp.take: embedding lookup is
+    // gather(table, tokens).
+    auto a = bind({"x", "indices", "axis"}, {req, req, Value::integer(0)});
+    if (!a || !needFloat((*a)[0], loc, name) || !inFunction(loc))
+      return Value::error();
+    if (!isIntTensor((*a)[1]))
+      return fail(loc, "gather needs integer indices, not " + kindName((*a)[1]));
+    llvm::ArrayRef<int64_t> s = shapeOf((*a)[0].tensor), is = shapeOf((*a)[1].tensor);
+    auto axis = axisOf((*a)[2], s.size(), loc);
+    if (!axis)
+      return Value::error();
+    if (s.size() + is.size() > 25)
+      return fail(loc, "gather: too many dimensions");
+    SmallVector<int64_t> shape(s.take_front(*axis));
+    shape.append(is.begin(), is.end());
+    shape.append(s.begin() + *axis + 1, s.end());
+    return Value::ofTensor(b.create<GatherOp>(mloc(loc), ttype(shape), (*a)[0].tensor,
+                                              (*a)[1].tensor, b.getI64IntegerAttr(*axis)));
   }
   if (name == "len") {
     auto a = bind({"x"});

@@ -39,6 +39,8 @@ class LM_Op<string mnemonic, list<Trait> traits = []>
     : Op<LM_Dialect, mnemonic, traits>;
 
 def LM_FloatTensor : RankedTensorOf<[AnyFloat]>;
+// Slices and reshapes also move integer tensors (tokens, labels).
+def LM_AnyTensor : RankedTensorOf<[AnyFloat, I32]>;
 def LM_ScalarTensor : 0DTensorOf<[AnyFloat]>;
 
 #endif

@@ -137,12 +137,74 @@ def LM_ReduceSumOp : LM_Op<"reduce_sum", [Pure,
   let hasVerifier = 1;
 }
 
+def LM_ReduceMaxOp : LM_Op<"reduce_max", [Pure,
+                           DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "maximum over the given dimensions";
+  let description = [{
+    The result drops the reduced dimensions. The VJP sends the cotangent to
+    the maximal elements, split equally among ties (like `jnp.max`).
+    ```mlir
+    %m = lm.reduce_max %x [1] : tensor<8x3xf32> -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins LM_FloatTensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input $axes attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def LM_EqualOp : LM_Op<"equal", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise equality indicator (1 where lhs == rhs, else 0)";
+  let description = [{
+    Appears in gradient programs (the VJP of `lm.reduce_max`). Not
+    differentiable (its derivative is zero almost everywhere).
+  }];
+  let arguments = (ins LM_FloatTensor:$lhs, LM_FloatTensor:$rhs);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def LM_ConcatOp : LM_Op<"concat", [Pure,
+                        DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "joins tensors along one axis";
+  let description = [{
+    All inputs agree on every dimension but `axis`; the result's `axis`
+    extent is the sum of theirs. The VJP slices the cotangent.
+    ```mlir
+    %c = lm.concat %a, %b {axis = 1} : (tensor<8x3xf32>, tensor<8x2xf32>) -> tensor<8x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<LM_FloatTensor>:$inputs, I64Attr:$axis);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+}
+
+def LM_GatherOp : LM_Op<"gather", [Pure,
+                        DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "takes entries of a tensor at integer indices along one axis";
+  let description = [{
+    Like `jnp.take(input, indices, axis)`: for input `[pre..., N, post...]`
+    and indices `[I...]` the result is `[pre..., I..., post...]` with
+    `result[p, i, q] = input[p, indices[i], q]`. An index outside [0, N)
+    gives zeros. The VJP (for the input) is a scatter-add, written as a
+    contraction with `one_hot(indices, N)`.
+    ```mlir
+    %e = lm.gather %table, %tokens {axis = 0} : (tensor<114x128xf32>, tensor<8x3xi32>) -> tensor<8x3x128xf32>
+    ```
+  }];
+  let arguments = (ins LM_FloatTensor:$input, RankedTensorOf<[I32]>:$indices, I64Attr:$axis);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
 def LM_ReshapeOp : LM_Op<"reshape", [Pure,
                          DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
   let summary = "reinterprets a tensor with another shape of the same size";
   let description = "Row-major order is kept.";
-  let arguments = (ins LM_FloatTensor:$input);
-  let results = (outs LM_FloatTensor:$result);
+  let arguments = (ins LM_AnyTensor:$input);
+  let results = (outs LM_AnyTensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -192,9 +254,9 @@ def LM_SliceOp : LM_Op<"slice", [Pure,
     %last = lm.slice %x [0, 2] [1, 1] : tensor<8x3xf32> -> tensor<8x1xf32>
     ```
   }];
-  let arguments = (ins LM_FloatTensor:$input, DenseI64ArrayAttr:$offsets,
+  let arguments = (ins LM_AnyTensor:$input, DenseI64ArrayAttr:$offsets,
                        DenseI64ArrayAttr:$strides);
-  let results = (outs LM_FloatTensor:$result);
+  let results = (outs LM_AnyTensor:$result);
   let assemblyFormat = "$input $offsets $strides attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;
 }

@@ -1,0 +1,35 @@
+// RUN: lm-opt %s --convert-lm-to-linalg | FileCheck %s
+// gather reads the table inside a parallel generic (zero outside the range);
+// concat inserts each input at its offset; reduce_max is a linalg.reduce
+// from -inf.
+
+// CHECK-LABEL: func @gather
+func.func @gather(%t: tensor<6x4xf32>, %i: tensor<8x3xi32>) -> tensor<8x3x4xf32> {
+  // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]
+  // CHECK-SAME: ins(%arg1 : tensor<8x3xi32>)
+  // CHECK: arith.index_cast
+  // CHECK-DAG: arith.cmpi sge
+  // CHECK-DAG: arith.cmpi slt
+  // CHECK: tensor.extract %arg0
+  // CHECK: arith.select
+  %0 = lm.gather %t, %i {axis = 0} : (tensor<6x4xf32>, tensor<8x3xi32>) -> tensor<8x3x4xf32>
+  return %0 : tensor<8x3x4xf32>
+}
+
+// CHECK-LABEL: func @concat
+func.func @concat(%a: tensor<8x3xf32>, %b: tensor<8x2xf32>) -> tensor<8x5xf32> {
+  // CHECK: %[[E:.*]] = tensor.empty() : tensor<8x5xf32>
+  // CHECK: %[[A:.*]] = tensor.insert_slice %arg0 into %[[E]][0, 0] [8, 3] [1, 1]
+  // CHECK: tensor.insert_slice %arg1 into %[[A]][0, 3] [8, 2] [1, 1]
+  %0 = lm.concat %a, %b {axis = 1} : (tensor<8x3xf32>, tensor<8x2xf32>) -> tensor<8x5xf32>
+  return %0 : tensor<8x5xf32>
+}
+
+// CHECK-LABEL: func @max
+func.func @max(%a: tensor<8x3xf32>) -> tensor<8xf32> {
+  // CHECK: arith.constant 0xFF800000 : f32
+  // CHECK: linalg.reduce ins(%arg0 : tensor<8x3xf32>) {{.*}} dimensions = [1]
+  // CHECK: arith.maximumf
+  %0 = lm.reduce_max %a [1] : tensor<8x3xf32> -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
