@@ -14,6 +14,7 @@
 #include <iostream>
 #include <limits>
 #include <malloc.h>
+#include <omp.h>
 #include <sstream>
 #include <unistd.h>
 
@@ -82,6 +83,7 @@ std::string lm::rt::helpText(const json &desc, const std::string &argv0) {
   os << "\nOther options:\n"
      << "  --out DIR                   output directory (default runs/<experiment>)\n"
      << "  --window N                  observations in the fluctuation window (default 10)\n"
+     << "  --threads N                 threads for kernels and parallel loops (default: all cores)\n"
      << "  --quiet                     no progress line or summary\n"
      << "  --check-grad N              check the compiled gradient against central\n"
      << "                              finite differences along N random directions\n"
@@ -146,6 +148,13 @@ FlagValues lm::rt::parseFlags(const json &desc, const std::vector<std::string> &
       if (v < 2 || v > 100000 || v != std::floor(v))
         throw Error{"--window expects a count of observations in 2..100000"};
       opts.window = int(v);
+      continue;
+    }
+    if (name == "threads") {
+      double v = number("a count");
+      if (v < 1 || v > 1024 || v != std::floor(v))
+        throw Error{"--threads expects a count in 1..1024"};
+      opts.threads = int(v);
       continue;
     }
     if (name == "check-grad") {
@@ -585,6 +594,7 @@ template <typename T> struct Run {
             fmt(item.at("temperature").get<double>()) + ")";
     }
     run["window"] = opts.window;
+    run["threads"] = omp_get_max_threads();
     run["legend"] = legend;
     std::ofstream os(fs::path(opts.outDir) / "run.json");
     os << run.dump(2) << "\n";
@@ -841,6 +851,8 @@ int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc
       std::cout << helpText(desc, argv[0]);
       return 0;
     }
+    if (opts.threads > 0)
+      omp_set_num_threads(opts.threads);
     run.emplace(desc, entries, opts, flags);
     Run<T> &r = *run;
     r.hyper.assign(std::max<size_t>(desc.at("hyper").size(), 1), 0.0);

@@ -4,9 +4,9 @@
 //   linalg: inline everything into the entry points, lm → linalg, fuse
 //           elementwise chains, clean up;
 //   llvm:   bufferize (function results become out-parameters), free
-//           temporaries, loops, LLVM dialect with bare-pointer entry points.
-// This is the correct-first reference path; tiling and vectorization come
-// with the performance work.
+//           temporaries, matmuls to GEMM calls, parallel loops (OpenMP
+//           where a loop nest has enough work, its outermost dimension
+//           only), LLVM dialect with bare-pointer entry points.
 //
 //===----------------------------------------------------------------------===//
 #include "lm/Conversion/Pipeline.h"
@@ -28,10 +28,11 @@ static const char *const kLLVMPipeline =
     "drop-equivalent-buffer-results,buffer-results-to-out-params{hoist-static-allocs},"
     "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
     "lm-matmul-to-call,"
-    "func.func(convert-linalg-to-loops),lower-affine,convert-scf-to-cf,"
+    "func.func(convert-linalg-to-parallel-loops,lm-serialize-small-loops),"
+    "convert-scf-to-openmp,canonicalize,lower-affine,convert-scf-to-cf,"
     "expand-strided-metadata,finalize-memref-to-llvm,convert-math-to-llvm,"
     "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"
-    "convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
+    "convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},convert-openmp-to-llvm,"
     "reconcile-unrealized-casts,canonicalize";
 
 LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to) {

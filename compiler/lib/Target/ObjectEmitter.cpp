@@ -3,12 +3,14 @@
 
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Transforms/Instrumentation/AddressSanitizer.h"
 #include "llvm/Support/FileSystem.h"
@@ -55,6 +57,7 @@ lm::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
                       std::string &error) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
+  mlir::registerOpenMPDialectTranslation(*module.getContext());
   auto llvmModule = mlir::translateModuleToLLVMIR(module, llvmCtx, "lm");
   if (!llvmModule) {
     error = "translation to LLVM IR failed";
@@ -163,8 +166,11 @@ bool lm::linkExecutable(const std::string &objectPath, const std::string &runtim
     error = "cannot find the linker driver '" + driver + "' (set LM_CXX)";
     return false;
   }
-  std::vector<llvm::StringRef> args = {*found,     objectPath, runtimeLib, "-o",
-                                       outPath,    "-lm",      "-lpthread"};
+  // libomp (OpenMP) by absolute path, found again at run time via rpath.
+  std::string omp = LM_OMP_LIBRARY;
+  std::string rpath = "-Wl,-rpath," + llvm::sys::path::parent_path(omp).str();
+  std::vector<llvm::StringRef> args = {*found,  objectPath, runtimeLib, omp,        rpath,
+                                       "-o",    outPath,    "-lm",      "-lpthread"};
   std::string msg;
   int rc = llvm::sys::ExecuteAndWait(*found, args, std::nullopt, {}, 0, 0, &msg);
   if (rc != 0) {

@@ -45,6 +45,7 @@ struct Options {
   bool help = false;
   bool quiet = false;
   int window = 10;   // observations in the fluctuation window
+  int threads = 0;   // OpenMP threads; 0: all cores
   int checkGrad = 0; // > 0: gradient check along this many random directions
   double checkGradTol = 1e-2;
   double checkGradEps = 3e-3;

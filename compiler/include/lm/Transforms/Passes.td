@@ -51,4 +51,19 @@ def LMMatmulToCall : Pass<"lm-matmul-to-call", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LMSerializeSmallLoops : Pass<"lm-serialize-small-loops", "::mlir::func::FuncOp"> {
+  let summary = "Turns scf.parallel loops too small to be worth a thread fork into scf.for";
+  let description = [{
+    Runs before `convert-scf-to-openmp`, so only loop nests with enough work
+    become OpenMP parallel regions: an `scf.parallel` without reductions
+    whose static iteration count times the operations in its body (nested
+    loops included) is below `min-work`, or that is nested in another
+    parallel loop, becomes a nest of `scf.for`. Loops with dynamic bounds
+    stay parallel.
+  }];
+  let options = [Option<"minWork", "min-work", "int64_t", /*default=*/"65536",
+                        "serialize parallel loops with less work than this">];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 #endif
