@@ -486,6 +486,7 @@ template <typename T> struct Run {
   std::vector<double> historySteps;
   json lastRow = json::object(), firstRow = json::object();
   double observeSeconds = 0, trainSeconds = 0;
+  std::vector<double> stepSeconds; // wall time of each training step
   int64_t stepsDone = 0;
   std::string status = "running";
 
@@ -558,6 +559,33 @@ template <typename T> struct Run {
     observeSeconds += secondsSince(t0);
   }
 
+  /// FLOPs per step (counted by the compiler on the step's linalg IR), the
+  /// median step time (batch assembly, gradient and update), achieved
+  /// GFLOP/s, and the share of the run spent observing.
+  json costReport() const {
+    json cost;
+    const std::string entry = desc.at("train").at("entry");
+    double flops = desc.contains("flops") && desc.at("flops").contains(entry)
+                       ? desc.at("flops").at(entry).get<double>()
+                       : NAN;
+    cost["flops_per_step"] = flops;
+    cost["threads"] = omp_get_max_threads();
+    if (!stepSeconds.empty()) {
+      std::vector<double> t = stepSeconds;
+      std::sort(t.begin(), t.end());
+      auto at = [&](double q) { return t[std::min(t.size() - 1, size_t(q * double(t.size())))]; };
+      double median = t.size() % 2 ? t[t.size() / 2] : (t[t.size() / 2 - 1] + t[t.size() / 2]) / 2;
+      cost["median_step_s"] = median;
+      cost["p10_step_s"] = at(0.1);
+      cost["p90_step_s"] = at(0.9);
+      cost["gflops_per_s"] = flops / median / 1e9;
+    }
+    cost["train_s"] = trainSeconds;
+    cost["observe_s"] = observeSeconds;
+    cost["observe_fraction"] = observeSeconds / std::max(1e-12, observeSeconds + trainSeconds);
+    return cost;
+  }
+
   void writeRunJson(double totalSeconds) {
     json run;
     run["experiment"] = desc.at("experiment");
@@ -574,6 +602,7 @@ template <typename T> struct Run {
     run["timings"] = {{"total_s", totalSeconds},
                       {"train_s", trainSeconds},
                       {"observe_s", observeSeconds}};
+    run["cost"] = costReport();
     run["first"] = firstRow;
     run["last"] = lastRow;
     json legend = {{"step", "optimizer steps taken before this observation"},
@@ -754,6 +783,7 @@ template <typename T> struct Run {
       }
       // Minibatches: a fresh seeded permutation every epoch (Fisher-Yates
       // with counter-based draws); full batch uses the data as is.
+      auto t0 = Clock::now();
       const void *x = s.xData(), *y = s.yData();
       if (b < s.n) {
         int64_t k = (step - 1) % perEpoch;
@@ -770,7 +800,6 @@ template <typename T> struct Run {
         x = batch.xData();
         y = batch.yData();
       }
-      auto t0 = Clock::now();
       lr = scheduledLr(schedule, baseLr, step, steps, warmupSteps, minLr);
       batchLoss = lossAndGrad(p, x, y, grad);
       if (clip > 0) { // global gradient-norm clipping
@@ -817,7 +846,9 @@ template <typename T> struct Run {
         velocity[i] = tmom * velocity[i] + g;
         p[i] -= tlr * (nesterov ? g + tmom * velocity[i] : velocity[i]);
       }
-      trainSeconds += secondsSince(t0);
+      double dt = secondsSince(t0);
+      trainSeconds += dt;
+      stepSeconds.push_back(dt);
       stepsDone = step;
       currentLr = lr;
       if ((every > 0 && step % every == 0) || step == steps)
@@ -880,6 +911,14 @@ int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc
                 << r.stepsDone << " steps in " << fmt(secondsSince(start)) << " s ("
                 << fmt(r.trainSeconds) << " s training, " << fmt(r.observeSeconds)
                 << " s observing)\n";
+      json cost = r.costReport();
+      if (cost.contains("median_step_s") && cost.at("flops_per_step").is_number() &&
+          std::isfinite(cost.at("flops_per_step").get<double>()))
+        std::cout << "  cost: " << fmt(cost.at("flops_per_step").get<double>() / 1e9)
+                  << " GFLOP/step, median step " << fmt(cost.at("median_step_s").get<double>())
+                  << " s, " << fmt(cost.at("gflops_per_s").get<double>()) << " GFLOP/s on "
+                  << cost.at("threads").get<int>() << " thread(s), observing "
+                  << fmt(100 * cost.at("observe_fraction").get<double>(), 3) << " % of the time\n";
       for (const json &item : desc.at("observe").at("items")) {
         std::string name = item.at("name");
         if (!r.firstRow.contains(name))

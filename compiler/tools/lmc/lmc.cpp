@@ -149,8 +149,16 @@ std::string descriptorText(lm::GeneratedExperiment &gen, const std::string &sour
 
 /// lm IR → executable at `outPath`. Returns the exit code.
 int buildExecutable(Session &s, lm::GeneratedExperiment &gen, const std::string &outPath) {
+  if (!lower(*gen.module, lm::Stage::Lm, lm::Stage::Linalg))
+    return 1;
+  // The cost report: FLOPs per call of each entry point, counted on linalg.
+  json::Object flops;
+  for (const std::string &name : entryNames(gen.descriptor))
+    if (auto fn = gen.module->lookupSymbol(name))
+      flops[name] = lm::countFlops(fn);
+  gen.descriptor["flops"] = std::move(flops);
   std::string desc = descriptorText(gen, inputFile.empty() ? "" : inputFile.getValue());
-  if (!lower(*gen.module, lm::Stage::Lm, lm::Stage::LLVM))
+  if (!lower(*gen.module, lm::Stage::Linalg, lm::Stage::LLVM))
     return 1;
   LLVMContext llvmCtx;
   std::string error;

@@ -12,6 +12,13 @@ enum class Stage { Ast, Lm, Grad, Linalg, LLVM, Asm };
 /// Adds the passes that take a module from after `from` to after `to`.
 mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to);
 
+/// Floating-point operations one call of `fn` performs, counted on linalg
+/// (after the linalg stage): 2 M N K per (batch) matmul, and for every other
+/// linalg op its iteration count times the float arith/math ops in its body
+/// (exp, log, max... count 1 each); copies, fills, transposes and broadcasts
+/// count 0. Loops with dynamic extents are not counted.
+int64_t countFlops(mlir::Operation *fn);
+
 /// Registers `--lm-to-linalg` and `--lm-cpu-pipeline` (for lm-opt).
 void registerPipelines();
 
