@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -552,6 +553,76 @@ struct GatherPattern : OpConversionPattern<GatherOp> {
   }
 };
 
+/// scatter_add: updates viewed as [P, I, Q] (pre, index, post dims), a
+/// sequential loop over the I index positions adds each [P, 1, Q] slice
+/// into row indices[i] of a zero [P, N, Q] tensor (a loop-carried tensor
+/// that bufferizes in place). Out-of-range indices are skipped.
+struct ScatterAddPattern : OpConversionPattern<ScatterAddOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ScatterAddOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rw) const override {
+    Location loc = op.getLoc();
+    RankedTensorType type = op.getType();
+    auto idx = tensorType(adaptor.getIndices());
+    int64_t axis = static_cast<int64_t>(op.getAxis());
+    int64_t P = 1, Q = 1, I = idx.getNumElements(), N = type.getDimSize(axis);
+    for (int64_t d = 0; d < axis; ++d)
+      P *= type.getDimSize(d);
+    for (int64_t d = axis + 1; d < type.getRank(); ++d)
+      Q *= type.getDimSize(d);
+    Type elem = type.getElementType();
+    auto upd3 = RankedTensorType::get({P, I, Q}, elem);
+    auto res3 = RankedTensorType::get({P, N, Q}, elem);
+    auto row = RankedTensorType::get({P, 1, Q}, elem);
+    Value updates = reshapeTo(rw, loc, adaptor.getUpdates(), upd3);
+    Value flatIdx = reshapeTo(rw, loc, adaptor.getIndices(),
+                              RankedTensorType::get({I}, idx.getElementType()));
+    Value zero = rw.create<arith::ConstantIndexOp>(loc, 0);
+    Value one = rw.create<arith::ConstantIndexOp>(loc, 1);
+    Value count = rw.create<arith::ConstantIndexOp>(loc, I);
+    Value extent = rw.create<arith::ConstantIndexOp>(loc, N);
+    auto sizes = foldResults(rw, {P, 1, Q});
+    auto unit = foldResults(rw, {1, 1, 1});
+    auto loop = rw.create<scf::ForOp>(
+        loc, zero, count, one, ValueRange{zerosOf(rw, loc, res3)},
+        [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
+          Value n = b.create<arith::IndexCastOp>(
+              l, b.getIndexType(), b.create<tensor::ExtractOp>(l, flatIdx, ValueRange{i}));
+          Value ok = b.create<arith::AndIOp>(
+              l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, n, zero),
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, n, extent));
+          auto ifOp = b.create<scf::IfOp>(
+              l, ok,
+              [&](OpBuilder &tb, Location tl) {
+                SmallVector<OpFoldResult> src{tb.getIndexAttr(0), i, tb.getIndexAttr(0)};
+                SmallVector<OpFoldResult> dst{tb.getIndexAttr(0), n, tb.getIndexAttr(0)};
+                Value u = tb.create<tensor::ExtractSliceOp>(tl, row, updates, src, sizes, unit);
+                Value cur = tb.create<tensor::ExtractSliceOp>(tl, row, acc[0], dst, sizes, unit);
+                // Accumulate into the slice itself (destination passing),
+                // so the loop bufferizes without copies.
+                auto id = AffineMap::getMultiDimIdentityMap(3, tb.getContext());
+                SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+                Value sum =
+                    tb.create<linalg::GenericOp>(
+                          tl, TypeRange{row}, ValueRange{u}, ValueRange{cur},
+                          ArrayRef<AffineMap>{id, id}, iters,
+                          [](OpBuilder &eb, Location el, ValueRange a) {
+                            eb.create<linalg::YieldOp>(
+                                el, ValueRange{eb.create<arith::AddFOp>(el, a[1], a[0])});
+                          })
+                        .getResult(0);
+                Value next =
+                    tb.create<tensor::InsertSliceOp>(tl, sum, acc[0], dst, sizes, unit);
+                tb.create<scf::YieldOp>(tl, next);
+              },
+              [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, acc[0]); });
+          b.create<scf::YieldOp>(l, ifOp.getResult(0));
+        });
+    rw.replaceOp(op, reshapeTo(rw, loc, loop.getResult(0), type));
+    return success();
+  }
+};
+
 /// accuracy: a row-wise (max, argmax) reduction, then the mean of
 /// (argmax == label).
 struct AccuracyPattern : OpConversionPattern<AccuracyOp> {
@@ -652,11 +723,13 @@ struct ConvertLMToLinalg : lm::impl::ConvertLMToLinalgBase<ConvertLMToLinalg> {
     patterns.add<EinsumPattern, TransposePattern, BroadcastPattern, ReduceSumPattern,
                  ReshapePattern, MsePattern, SoftmaxPattern<SoftmaxOp, false>,
                  SoftmaxPattern<LogSoftmaxOp, true>, OneHotPattern, SlicePattern, UnslicePattern,
-                 AccuracyPattern, ReduceMaxPattern, ConcatPattern, GatherPattern>(ctx);
+                 AccuracyPattern, ReduceMaxPattern, ConcatPattern, GatherPattern,
+                 ScatterAddPattern>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<LMDialect>();
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect,
-                           arith::ArithDialect, math::MathDialect, func::FuncDialect>();
+                           arith::ArithDialect, math::MathDialect, func::FuncDialect,
+                           scf::SCFDialect>();
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -403,27 +403,35 @@ LogicalResult GatherOp::verify() {
   return success();
 }
 
-// d input[p, n, q] = sum_i [indices[i] == n] g[p, i, q]: a contraction of
-// the cotangent with one_hot(indices, N). Indices get no cotangent.
+// d input[p, n, q] = sum_{i: indices[i] == n} g[p, i, q]: a scatter-add.
+// Indices get no cotangent.
 void GatherOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
-  Location loc = getLoc();
-  auto in = tensorType(getInput()), idx = tensorType(getIndices());
+  out.push_back(b.create<ScatterAddOp>(getLoc(), getInput().getType(), ct[0], getIndices(),
+                                       getAxisAttr()));
+  out.push_back(Value());
+}
+
+//===----------------------------------------------------------------------===//
+// ScatterAddOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScatterAddOp::verify() {
+  auto res = getType(), idx = tensorType(getIndices()), upd = tensorType(getUpdates());
   int64_t axis = static_cast<int64_t>(getAxis());
-  std::string pre, post, ind;
-  char next = 'a';
-  for (int64_t d = 0; d < axis; ++d)
-    pre += next++;
-  char n = next++;
-  for (int64_t d = 0; d < idx.getRank(); ++d)
-    ind += next++;
-  for (int64_t d = axis + 1; d < in.getRank(); ++d)
-    post += next++;
-  SmallVector<int64_t> ohShape(idx.getShape());
-  ohShape.push_back(in.getDimSize(axis));
-  auto ohType = RankedTensorType::get(ohShape, in.getElementType());
-  Value oh = b.create<OneHotOp>(loc, ohType, getIndices());
-  std::string spec = ind + n + "," + pre + ind + post + "->" + pre + n + post;
-  out.push_back(b.create<EinsumOp>(loc, in, b.getStringAttr(spec), ValueRange{oh, ct[0]}));
+  if (axis < 0 || axis >= res.getRank())
+    return emitOpError("axis ") << axis << " is out of range for rank " << res.getRank();
+  SmallVector<int64_t> expected(res.getShape().take_front(axis));
+  llvm::append_range(expected, idx.getShape());
+  llvm::append_range(expected, res.getShape().drop_front(axis + 1));
+  if (upd.getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("updates must have the result's shape with the axis replaced by the "
+                       "indices' shape");
+  return success();
+}
+
+void ScatterAddOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
+  out.push_back(b.create<GatherOp>(getLoc(), getUpdates().getType(), ct[0], getIndices(),
+                                   getAxisAttr()));
   out.push_back(Value());
 }
 

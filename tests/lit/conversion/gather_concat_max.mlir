@@ -3,6 +3,7 @@
 // concat inserts each input at its offset; reduce_max is a linalg.reduce
 // from -inf.
 
+
 // CHECK-LABEL: func @gather
 func.func @gather(%t: tensor<6x4xf32>, %i: tensor<8x3xi32>) -> tensor<8x3x4xf32> {
   // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel"]
@@ -32,4 +33,22 @@ func.func @max(%a: tensor<8x3xf32>) -> tensor<8xf32> {
   // CHECK: arith.maximumf
   %0 = lm.reduce_max %a [1] : tensor<8x3xf32> -> tensor<8xf32>
   return %0 : tensor<8xf32>
+}
+
+// scatter_add: a sequential loop over the index positions adds each row
+// slice into the row its index names, skipping out-of-range indices.
+// CHECK-LABEL: func @scatter
+func.func @scatter(%u: tensor<8x3x4xf32>, %i: tensor<8x3xi32>) -> tensor<6x4xf32> {
+  // CHECK: linalg.fill
+  // CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<1x6x4xf32>)
+  // CHECK: tensor.extract %{{.*}}[%[[I]]] : tensor<24xi32>
+  // CHECK: scf.if
+  // CHECK: tensor.extract_slice %{{.*}}[0, %[[I]], 0] [1, 1, 4] [1, 1, 1]
+  // CHECK: tensor.extract_slice %[[ACC]][0, %{{.*}}, 0] [1, 1, 4] [1, 1, 1]
+  // CHECK: arith.addf
+  // CHECK: tensor.insert_slice
+  // CHECK: } else {
+  // CHECK-NEXT: scf.yield %[[ACC]]
+  %0 = lm.scatter_add %u, %i {axis = 0} : (tensor<8x3x4xf32>, tensor<8x3xi32>) -> tensor<6x4xf32>
+  return %0 : tensor<6x4xf32>
 }

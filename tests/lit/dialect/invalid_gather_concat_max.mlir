@@ -38,3 +38,11 @@ func.func @max_shape(%a: tensor<8x3xf32>) -> tensor<3xf32> {
   %0 = lm.reduce_max %a [1] : tensor<8x3xf32> -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
+
+// -----
+
+func.func @scatter_shape(%u: tensor<8x5xf32>, %i: tensor<8xi32>) -> tensor<6x4xf32> {
+  // expected-error @+1 {{updates must have the result's shape with the axis replaced by the indices' shape}}
+  %0 = lm.scatter_add %u, %i {axis = 0} : (tensor<8x5xf32>, tensor<8xi32>) -> tensor<6x4xf32>
+  return %0 : tensor<6x4xf32>
+}

@@ -1,5 +1,5 @@
 // RUN: lm-opt %s | lm-opt | FileCheck %s
-// gather, concat, reduce_max and equal print and parse back.
+// gather, scatter_add, concat, reduce_max and equal print and parse back.
 
 // CHECK-LABEL: func @ops
 func.func @ops(%t: tensor<6x4xf32>, %i: tensor<8x3xi32>, %a: tensor<8x3xf32>, %b: tensor<8x2xf32>) -> (tensor<8x3x4xf32>, tensor<8x5xf32>, tensor<8xf32>, tensor<8x3xf32>, tensor<8xi32>) {
@@ -11,6 +11,8 @@ func.func @ops(%t: tensor<6x4xf32>, %i: tensor<8x3xi32>, %a: tensor<8x3xf32>, %b
   %2 = lm.reduce_max %1 [1] : tensor<8x5xf32> -> tensor<8xf32>
   // CHECK: lm.equal %{{.*}}, %{{.*}} : tensor<8x3xf32>
   %3 = lm.equal %a, %a : tensor<8x3xf32>
+  // CHECK: lm.scatter_add %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<8x3x4xf32>, tensor<8x3xi32>) -> tensor<6x4xf32>
+  %6 = lm.scatter_add %0, %i {axis = 0} : (tensor<8x3x4xf32>, tensor<8x3xi32>) -> tensor<6x4xf32>
   // Slices and reshapes also take integer tensors.
   // CHECK: lm.slice %{{.*}} [0, 2] [1, 1] : tensor<8x3xi32> -> tensor<8x1xi32>
   %4 = lm.slice %i [0, 2] [1, 1] : tensor<8x3xi32> -> tensor<8x1xi32>

@@ -187,8 +187,7 @@ def LM_GatherOp : LM_Op<"gather", [Pure,
     Like `jnp.take(input, indices, axis)`: for input `[pre..., N, post...]`
     and indices `[I...]` the result is `[pre..., I..., post...]` with
     `result[p, i, q] = input[p, indices[i], q]`. An index outside [0, N)
-    gives zeros. The VJP (for the input) is a scatter-add, written as a
-    contraction with `one_hot(indices, N)`.
+    gives zeros. The VJP (for the input) is `lm.scatter_add`.
     ```mlir
     %e = lm.gather %table, %tokens {axis = 0} : (tensor<114x128xf32>, tensor<8x3xi32>) -> tensor<8x3x128xf32>
     ```
@@ -196,6 +195,24 @@ def LM_GatherOp : LM_Op<"gather", [Pure,
   let arguments = (ins LM_FloatTensor:$input, RankedTensorOf<[I32]>:$indices, I64Attr:$axis);
   let results = (outs LM_FloatTensor:$result);
   let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def LM_ScatterAddOp : LM_Op<"scatter_add", [Pure,
+                            DeclareOpInterfaceMethods<LM_DifferentiableOpInterface>]> {
+  let summary = "adds slices into a zero tensor at integer indices (the adjoint of gather)";
+  let description = [{
+    For updates `[pre..., I..., post...]` and indices `[I...]` the result is
+    `[pre..., N, post...]` with `result[p, n, q] = sum over i with
+    indices[i] == n of updates[p, i, q]`; indices outside [0, N) are
+    skipped. Its VJP is `lm.gather`.
+    ```mlir
+    %g = lm.scatter_add %d, %tokens {axis = 0} : (tensor<8x3x128xf32>, tensor<8x3xi32>) -> tensor<114x128xf32>
+    ```
+  }];
+  let arguments = (ins LM_FloatTensor:$updates, RankedTensorOf<[I32]>:$indices, I64Attr:$axis);
+  let results = (outs LM_FloatTensor:$result);
+  let assemblyFormat = "$updates `,` $indices attr-dict `:` functional-type(operands, $result)";
   let hasVerifier = 1;
 }
 
