@@ -21,34 +21,49 @@ static const char *const kLinalgPipeline =
     "inline,symbol-dce,canonicalize,cse,convert-lm-to-linalg,canonicalize,"
     "linalg-fuse-elementwise-ops,canonicalize,cse";
 
-static const char *const kLLVMPipeline =
+static const char *const kBufferize =
     "eliminate-empty-tensors,empty-tensor-to-alloc-tensor,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "drop-equivalent-buffer-results,buffer-results-to-out-params{hoist-static-allocs},cse,"
-    "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,"
+    "canonicalize,buffer-deallocation-pipeline,convert-bufferization-to-memref,";
+
+// Fast path: matmuls call the GEMM kernel; loop nests with enough work run
+// on OpenMP threads.
+static const char *const kFastLoops =
     "lm-matmul-to-call,"
     "func.func(convert-linalg-to-parallel-loops,lm-serialize-small-loops),"
-    "convert-scf-to-openmp,canonicalize,lower-affine,convert-scf-to-cf,"
+    "convert-scf-to-openmp,canonicalize,";
+
+// Reference path: every linalg op as plain sequential loops.
+static const char *const kReferenceLoops = "func.func(convert-linalg-to-loops),";
+
+static const char *const kToLLVM =
+    "lower-affine,convert-scf-to-cf,"
     "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-math-to-llvm,"
     "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"
-    "convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},convert-openmp-to-llvm,"
-    "reconcile-unrealized-casts,canonicalize";
+    "convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
+    "convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize";
 
-LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to) {
+LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to, bool reference) {
   if (from < Stage::Grad && to >= Stage::Grad) {
-    // CSE merges equal slices of one value (the residual stream is read
-    // twice), which lets propagation continue past it.
-    for (int round = 0; round < 3; ++round) {
-      pm.addPass(createLMPropagateSlices());
-      pm.addPass(mlir::createCSEPass());
+    if (!reference) {
+      pm.addPass(createLMFactorGathers());
+      // CSE merges equal slices of one value (the residual stream is read
+      // twice), which lets propagation continue past it.
+      for (int round = 0; round < 3; ++round) {
+        pm.addPass(createLMPropagateSlices());
+        pm.addPass(mlir::createCSEPass());
+      }
     }
     pm.addPass(createLMAutodiff());
   }
   if (from < Stage::Linalg && to >= Stage::Linalg &&
       failed(parsePassPipeline(kLinalgPipeline, pm)))
     return failure();
-  if (from < Stage::LLVM && to >= Stage::LLVM && failed(parsePassPipeline(kLLVMPipeline, pm)))
+  std::string llvmPipeline =
+      std::string(kBufferize) + (reference ? kReferenceLoops : kFastLoops) + kToLLVM;
+  if (from < Stage::LLVM && to >= Stage::LLVM && failed(parsePassPipeline(llvmPipeline, pm)))
     return failure();
   return success();
 }

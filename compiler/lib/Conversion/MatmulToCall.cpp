@@ -5,7 +5,7 @@
 // passing each buffer's aligned address, offset and strides. The kernel is a
 // tuned GEMM: measured ~50x faster on this machine than the loop lowering of
 // the same op (bench/RESULTS.md); the loop path stays the reference
-// (`--lm-matmul=loops`) and the tests compare the two.
+// (`lmc build --reference`) and the tests compare the two.
 //
 //===----------------------------------------------------------------------===//
 #include "lm/Transforms/Passes.h"

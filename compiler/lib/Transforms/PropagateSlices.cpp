@@ -137,7 +137,9 @@ struct PropagateSlices : lm::impl::LMPropagateSlicesBase<PropagateSlices> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<PushSliceUp>(&getContext());
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    GreedyRewriteConfig config;
+    config.maxIterations = 1000;
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns), config)))
       signalPassFailure();
   }
 };

@@ -61,6 +61,11 @@ cl::opt<std::string> experimentName("experiment", cl::desc("Experiment to compil
 cl::opt<std::string> dtype("dtype", cl::desc("Float type of all tensors: f32 or f64"),
                            cl::init("f32"), cl::sub(buildCmd), cl::sub(emitCmd),
                            cl::sub(checkCmd));
+cl::opt<bool> referencePath(
+    "reference",
+    cl::desc("Compile the naive reference path (no gather factoring or slice propagation, "
+             "matmuls as plain loops, no threads) that tests compare the fast path with"),
+    cl::sub(buildCmd), cl::sub(emitCmd));
 cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level of the generated code (0-3)"),
                            cl::init(3), cl::Prefix, cl::sub(buildCmd), cl::sub(emitCmd));
 cl::opt<std::string> stageName(
@@ -119,7 +124,7 @@ std::string runtimeLibrary(const char *argv0) {
 /// Runs the pipeline from after `from` to after `to` on `module`.
 bool lower(mlir::ModuleOp module, lm::Stage from, lm::Stage to) {
   mlir::PassManager pm(module.getContext(), mlir::ModuleOp::getOperationName());
-  if (failed(lm::buildPipeline(pm, from, to))) {
+  if (failed(lm::buildPipeline(pm, from, to, referencePath))) {
     errs() << "lmc: internal error: cannot build the pass pipeline\n";
     return false;
   }

@@ -10,7 +10,11 @@ namespace lm {
 enum class Stage { Ast, Lm, Grad, Linalg, LLVM, Asm };
 
 /// Adds the passes that take a module from after `from` to after `to`.
-mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to);
+/// `reference`: the naive path the tests compare the fast one with — no
+/// gather factoring or slice propagation, matmuls and everything else as
+/// plain sequential loops.
+mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
+                                  bool reference = false);
 
 /// Floating-point operations one call of `fn` performs, counted on linalg
 /// (after the linalg stage): 2 M N K per (batch) matmul, and for every other

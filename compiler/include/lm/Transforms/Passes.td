@@ -27,6 +27,21 @@ def LMPropagateSlices : Pass<"lm-propagate-slices", "::mlir::ModuleOp"> {
   let dependentDialects = ["::lm::LMDialect"];
 }
 
+def LMFactorGathers : Pass<"lm-factor-gathers", "::mlir::ModuleOp"> {
+  let summary = "Contracts tables before gathering rows, and small tensors before broadcasting";
+  let description = [{
+    `einsum(gather(T, idx), W)` becomes `gather(einsum(T, W), idx)` (then a
+    transpose into the einsum's result order) when the table has fewer rows
+    than the gather produces and the gathered dimensions are kept by the
+    einsum: a transformer's query/key/value projections of embedded tokens
+    become projections of the embedding table. `einsum(broadcast(P), W)`
+    becomes `broadcast(einsum(P, W))` when the broadcast dimensions are
+    kept, and an einsum of a sum of such operands is distributed over the
+    sum. Run before `--lm-autodiff`, so the gradient is that of the smaller
+    program (a scatter-add into the table instead of a large contraction).
+  }];
+}
+
 def ConvertLMToLinalg : Pass<"convert-lm-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lowers lm ops to linalg, tensor, arith and math";
   let description = [{
