@@ -119,6 +119,10 @@ Value permuteTo(OpBuilder &b, Location loc, Value v, const std::string &have,
   return b.create<linalg::TransposeOp>(loc, v, emptyLike(b, loc, outType), perm).getResult()[0];
 }
 
+/// Below this many multiply-adds per batch entry a batched product stays a
+/// plain contraction loop nest.
+constexpr int64_t kMinMatmulWork = 4096;
+
 /// A two-input einsum that is a (batched) matrix product — every letter is
 /// batch (in A, B and the result), M (A and result), N (B and result) or K
 /// (A and B only) — becomes transposes into [batch, M, K] x [batch, K, N],
@@ -161,6 +165,11 @@ FailureOr<Value> asBatchMatmul(OpBuilder &b, Location loc, EinsumOp op, ValueRan
   };
   Type f = ta.getElementType();
   int64_t nb = product(batch), nm = product(m), nn = product(n), nk = product(k);
+  // Many tiny products (attention over a few tokens: 1 x 32 x 3 per head
+  // and example) are faster as one loop nest over the operands as they lie
+  // than as transposed copies feeding a GEMM call per batch.
+  if (nb > 1 && nm * nn * nk < kMinMatmulWork)
+    return failure();
   Value lhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[0], a, batch + m + k),
                         RankedTensorType::get({nb, nm, nk}, f));
   Value rhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[1], c, batch + k + n),
