@@ -17,8 +17,20 @@ func.func @matmul_t(%x: tensor<8x4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32>
 
 // Heads are a batch letter; the result's letter order is restored.
 // CHECK-LABEL: func @attention_scores
-func.func @attention_scores(%q: tensor<2x4x3x8xf32>, %k: tensor<2x4x3x8xf32>) -> tensor<2x4x3x3xf32> {
-  // CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<8x3x8xf32>, tensor<8x8x3xf32>)
+func.func @attention_scores(%q: tensor<2x4x64x32xf32>, %k: tensor<2x4x64x32xf32>) -> tensor<2x4x64x64xf32> {
+  // CHECK: linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<8x64x32xf32>, tensor<8x32x64xf32>)
+  %0 = lm.einsum "bhte,bhse->bhts" %q, %k : (tensor<2x4x64x32xf32>, tensor<2x4x64x32xf32>) -> tensor<2x4x64x64xf32>
+  return %0 : tensor<2x4x64x64xf32>
+}
+
+// Tiny products per batch entry (3 tokens, 8 dims: 72 multiply-adds) stay
+// one contraction loop nest over the operands as they lie: no transposes.
+// CHECK-LABEL: func @tiny_attention_scores
+func.func @tiny_attention_scores(%q: tensor<2x4x3x8xf32>, %k: tensor<2x4x3x8xf32>) -> tensor<2x4x3x3xf32> {
+  // CHECK-NOT: linalg.transpose
+  // CHECK-NOT: linalg.batch_matmul
+  // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
+  // CHECK-SAME: ins(%arg0, %arg1 : tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>)
   %0 = lm.einsum "bhte,bhse->bhts" %q, %k : (tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>) -> tensor<2x4x3x3xf32>
   return %0 : tensor<2x4x3x3xf32>
 }
