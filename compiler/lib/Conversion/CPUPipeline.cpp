@@ -19,7 +19,7 @@ using namespace mlir;
 
 static const char *const kLinalgPipeline =
     "inline,symbol-dce,canonicalize,cse,convert-lm-to-linalg,canonicalize,"
-    "linalg-fuse-elementwise-ops,canonicalize,cse";
+    "func.func(lm-generalize-copies),linalg-fuse-elementwise-ops,canonicalize,cse";
 
 static const char *const kBufferize =
     "eliminate-empty-tensors,empty-tensor-to-alloc-tensor,"

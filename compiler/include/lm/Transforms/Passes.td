@@ -67,6 +67,16 @@ def LMMatmulToCall : Pass<"lm-matmul-to-call", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def LMGeneralizeCopies : Pass<"lm-generalize-copies", "::mlir::func::FuncOp"> {
+  let summary = "Rewrites linalg.transpose and linalg.broadcast as linalg.generic";
+  let description = [{
+    Named data-movement ops do not take part in elementwise fusion; as
+    generics they fuse with the elementwise ops around them, so a transposed
+    or broadcast operand is read in place instead of being copied first.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def LMSerializeSmallLoops : Pass<"lm-serialize-small-loops", "::mlir::func::FuncOp"> {
   let summary = "Turns scf.parallel loops too small to be worth a thread fork into scf.for";
   let description = [{

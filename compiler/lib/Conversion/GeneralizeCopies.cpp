@@ -1,0 +1,39 @@
+//===- GeneralizeCopies.cpp - Transposes and broadcasts as generics -------===//
+//
+// `linalg-fuse-elementwise-ops` fuses generics only. A transpose feeding an
+// add, or a broadcast bias, would otherwise be materialized as a copy and
+// read again; as generics they fuse into their consumers (or producers).
+//
+//===----------------------------------------------------------------------===//
+#include "lm/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace lm {
+#define GEN_PASS_DEF_LMGENERALIZECOPIES
+#include "lm/Transforms/Passes.h.inc"
+} // namespace lm
+
+using namespace mlir;
+
+namespace {
+
+struct GeneralizeCopies : lm::impl::LMGeneralizeCopiesBase<GeneralizeCopies> {
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::TransposeOp, linalg::BroadcastOp>(op.getOperation()))
+        ops.push_back(op);
+    });
+    IRRewriter rw(&getContext());
+    for (linalg::LinalgOp op : ops) {
+      rw.setInsertionPoint(op);
+      if (failed(linalg::generalizeNamedOp(rw, op)))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace
