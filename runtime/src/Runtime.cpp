@@ -1,5 +1,6 @@
 //===- Runtime.cpp - Flags, initialization, training loop, outputs --------===//
 #include "lm/Rng.h"
+#include "lm/Alloc.h"
 #include "lm/Runtime.h"
 
 #include <atomic>
@@ -487,6 +488,10 @@ template <typename T> struct Run {
   json lastRow = json::object(), firstRow = json::object();
   double observeSeconds = 0, trainSeconds = 0;
   std::vector<double> stepSeconds; // wall time of each training step
+  // Heap allocations generated code made inside the first training step,
+  // inside all later ones, and all its allocations (pool reuses included)
+  // in the last step.
+  int64_t firstStepSystemAllocs = 0, laterStepsSystemAllocs = 0, lastStepAllocs = 0;
   int64_t stepsDone = 0;
   std::string status = "running";
 
@@ -580,6 +585,9 @@ template <typename T> struct Run {
       cost["p90_step_s"] = at(0.9);
       cost["gflops_per_s"] = flops / median / 1e9;
     }
+    cost["allocations"] = {{"heap_allocs_first_step", firstStepSystemAllocs},
+                           {"heap_allocs_later_steps", laterStepsSystemAllocs},
+                           {"buffers_per_step", lastStepAllocs}};
     cost["train_s"] = trainSeconds;
     cost["observe_s"] = observeSeconds;
     cost["observe_fraction"] = observeSeconds / std::max(1e-12, observeSeconds + trainSeconds);
@@ -801,7 +809,11 @@ template <typename T> struct Run {
         y = batch.yData();
       }
       lr = scheduledLr(schedule, baseLr, step, steps, warmupSteps, minLr);
+      AllocCounts before = allocCounts();
       batchLoss = lossAndGrad(p, x, y, grad);
+      AllocCounts after = allocCounts();
+      (step == 1 ? firstStepSystemAllocs : laterStepsSystemAllocs) += after.system - before.system;
+      lastStepAllocs = (after.system - before.system) + (after.reused - before.reused);
       if (clip > 0) { // global gradient-norm clipping
         double norm = 0;
         for (T g : grad)

@@ -40,7 +40,7 @@ static const char *const kReferenceLoops = "func.func(convert-linalg-to-loops),"
 
 static const char *const kToLLVM =
     "lower-affine,convert-scf-to-cf,"
-    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,convert-math-to-llvm,"
+    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,"
     "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
     "convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize";
