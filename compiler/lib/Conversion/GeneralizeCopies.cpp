@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "lm/Transforms/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
@@ -33,6 +34,31 @@ struct GeneralizeCopies : lm::impl::LMGeneralizeCopiesBase<GeneralizeCopies> {
       if (failed(linalg::generalizeNamedOp(rw, op)))
         return signalPassFailure();
     }
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// lm-reassociate
+//===----------------------------------------------------------------------===//
+
+namespace lm {
+#define GEN_PASS_DEF_LMREASSOCIATE
+#include "lm/Transforms/Passes.h.inc"
+} // namespace lm
+
+namespace {
+
+struct Reassociate : lm::impl::LMReassociateBase<Reassociate> {
+  void runOnOperation() override {
+    auto flags = arith::FastMathFlags::reassoc | arith::FastMathFlags::contract;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      op->walk([&](arith::ArithFastMathInterface fm) {
+        auto attr = arith::FastMathFlagsAttr::get(&getContext(), flags);
+        fm->setAttr(fm.getFastMathAttrName(), attr);
+      });
+    });
   }
 };
 

@@ -77,6 +77,17 @@ def LMGeneralizeCopies : Pass<"lm-generalize-copies", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LMReassociate : Pass<"lm-reassociate", "::mlir::func::FuncOp"> {
+  let summary = "Allows float reassociation and contraction in linalg bodies";
+  let description = [{
+    Sets `fastmath<reassoc, contract>` on the float arithmetic inside linalg
+    ops, so LLVM vectorizes reductions (sums over a batch, small
+    contractions) and fuses multiply-adds. Results change at the level of
+    float reassociation only; they stay bitwise reproducible for a given
+    build and thread count. Not part of the reference path.
+  }];
+}
+
 def LMSerializeSmallLoops : Pass<"lm-serialize-small-loops", "::mlir::func::FuncOp"> {
   let summary = "Turns scf.parallel loops too small to be worth a thread fork into scf.for";
   let description = [{
