@@ -48,7 +48,8 @@ int64_t lm::countFlops(Operation *fn) {
         return;
       iters *= r;
     }
-    if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op.getOperation())) {
+    if (isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::BatchMatmulTransposeAOp,
+            linalg::BatchMatmulTransposeBOp>(op.getOperation())) {
       total += 2 * iters;
       return;
     }

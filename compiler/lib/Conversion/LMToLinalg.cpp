@@ -170,14 +170,35 @@ FailureOr<Value> asBatchMatmul(OpBuilder &b, Location loc, EinsumOp op, ValueRan
   // than as transposed copies feeding a GEMM call per batch.
   if (nb > 1 && nm * nn * nk < kMinMatmulWork)
     return failure();
-  Value lhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[0], a, batch + m + k),
-                        RankedTensorType::get({nb, nm, nk}, f));
-  Value rhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[1], c, batch + k + n),
-                        RankedTensorType::get({nb, nk, nn}, f));
+  // An operand already laid out as [batch, K, M] (A) or [batch, N, K] (B) is
+  // used as it is, through batch_matmul_transpose_a/b (the GEMM kernel takes
+  // any strides), instead of being copied into the other order.
   auto prodType = RankedTensorType::get({nb, nm, nn}, f);
-  Value prod = b.create<linalg::BatchMatmulOp>(loc, TypeRange{prodType}, ValueRange{lhs, rhs},
-                                               ValueRange{zerosOf(b, loc, prodType)})
-                   .getResult(0);
+  Value init = zerosOf(b, loc, prodType);
+  Value prod;
+  if (a == batch + k + m && a != batch + m + k) {
+    Value lhsT = reshapeTo(b, loc, inputs[0], RankedTensorType::get({nb, nk, nm}, f));
+    Value rhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[1], c, batch + k + n),
+                          RankedTensorType::get({nb, nk, nn}, f));
+    prod = b.create<linalg::BatchMatmulTransposeAOp>(loc, TypeRange{prodType},
+                                                     ValueRange{lhsT, rhs}, ValueRange{init})
+               .getResult(0);
+  } else if (c == batch + n + k && c != batch + k + n) {
+    Value lhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[0], a, batch + m + k),
+                          RankedTensorType::get({nb, nm, nk}, f));
+    Value rhsT = reshapeTo(b, loc, inputs[1], RankedTensorType::get({nb, nn, nk}, f));
+    prod = b.create<linalg::BatchMatmulTransposeBOp>(loc, TypeRange{prodType},
+                                                     ValueRange{lhs, rhsT}, ValueRange{init})
+               .getResult(0);
+  } else {
+    Value lhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[0], a, batch + m + k),
+                          RankedTensorType::get({nb, nm, nk}, f));
+    Value rhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[1], c, batch + k + n),
+                          RankedTensorType::get({nb, nk, nn}, f));
+    prod = b.create<linalg::BatchMatmulOp>(loc, TypeRange{prodType}, ValueRange{lhs, rhs},
+                                           ValueRange{init})
+               .getResult(0);
+  }
   std::string order = batch + m + n;
   SmallVector<int64_t> shape;
   for (char ch : order)

@@ -25,34 +25,43 @@ namespace {
 struct MatmulToCall : lm::impl::LMMatmulToCallBase<MatmulToCall> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<linalg::BatchMatmulOp> ops;
-    module.walk([&](linalg::BatchMatmulOp op) {
-      if (op.hasPureBufferSemantics())
+    // Plain, transposed-A and transposed-B batched products: a transposed
+    // operand is passed with its two inner strides swapped.
+    SmallVector<linalg::LinalgOp> ops;
+    module.walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::BatchMatmulOp, linalg::BatchMatmulTransposeAOp,
+              linalg::BatchMatmulTransposeBOp>(op.getOperation()) &&
+          op.hasPureBufferSemantics())
         ops.push_back(op);
     });
     OpBuilder b(module.getContext());
-    for (linalg::BatchMatmulOp op : ops) {
+    for (linalg::LinalgOp op : ops) {
       Type elem = cast<MemRefType>(op.getDpsInits()[0].getType()).getElementType();
       if (!elem.isF32() && !elem.isF64())
         continue;
+      bool transA = isa<linalg::BatchMatmulTransposeAOp>(op.getOperation());
+      bool transB = isa<linalg::BatchMatmulTransposeBOp>(op.getOperation());
       std::string name = elem.isF32() ? "lm_batch_matmul_f32" : "lm_batch_matmul_f64";
       b.setInsertionPoint(op);
       Location loc = op.getLoc();
       SmallVector<Value> args;
-      auto describe = [&](Value m) {
+      auto describe = [&](Value m, bool transposed) {
         auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, m);
         args.push_back(b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, m));
         args.push_back(meta.getOffset());
-        for (Value s : meta.getStrides())
-          args.push_back(s);
+        auto strides = meta.getStrides();
+        args.push_back(strides[0]);
+        args.push_back(transposed ? strides[2] : strides[1]);
+        args.push_back(transposed ? strides[1] : strides[2]);
       };
       Value a = op.getDpsInputs()[0], bm = op.getDpsInputs()[1], c = op.getDpsInits()[0];
-      describe(a);
-      describe(bm);
-      describe(c);
-      auto aType = cast<MemRefType>(a.getType()), bType = cast<MemRefType>(bm.getType());
-      for (int64_t d : {aType.getDimSize(0), aType.getDimSize(1), bType.getDimSize(2),
-                        aType.getDimSize(2)})
+      describe(a, transA);
+      describe(bm, transB);
+      describe(c, false);
+      auto cType = cast<MemRefType>(c.getType());
+      auto aType = cast<MemRefType>(a.getType());
+      int64_t k = transA ? aType.getDimSize(1) : aType.getDimSize(2);
+      for (int64_t d : {cType.getDimSize(0), cType.getDimSize(1), cType.getDimSize(2), k})
         args.push_back(b.create<arith::ConstantIndexOp>(loc, d));
       auto fnType = b.getFunctionType(SmallVector<Type>(args.size(), b.getIndexType()), {});
       if (!module.lookupSymbol(name)) {
