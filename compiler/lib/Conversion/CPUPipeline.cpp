@@ -22,7 +22,7 @@ static const char *const kLinalgPipeline =
     "func.func(lm-generalize-copies),linalg-fuse-elementwise-ops,canonicalize,cse";
 
 static const char *const kBufferize =
-    "eliminate-empty-tensors,empty-tensor-to-alloc-tensor,"
+    "func.func(lm-unshare-fills),eliminate-empty-tensors,empty-tensor-to-alloc-tensor,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "drop-equivalent-buffer-results,buffer-results-to-out-params{hoist-static-allocs},cse,"

@@ -77,6 +77,15 @@ def LMGeneralizeCopies : Pass<"lm-generalize-copies", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def LMUnshareFills : Pass<"lm-unshare-fills", "::mlir::func::FuncOp"> {
+  let summary = "Gives every user of a linalg.fill tensor its own fill";
+  let description = [{
+    CSE merges equal zero-filled accumulators; bufferization then copies the
+    shared zeros into a new buffer for every op that accumulates into them.
+    One fill per use bufferizes in place instead (a memset, no copy).
+  }];
+}
+
 def LMReassociate : Pass<"lm-reassociate", "::mlir::func::FuncOp"> {
   let summary = "Allows float reassociation and contraction in linalg bodies";
   let description = [{
