@@ -1,8 +1,9 @@
 //===- Gemm.cpp - The batched GEMM kernel generated code calls ------------===//
 //
-// C[b] += A[b] B[b] for b < batch, A [M, K], B [K, N], C [M, N], each given by
-// its aligned address, element offset and three strides (batch, row, column),
-// as `lm-matmul-to-call` passes them. Large products go to Eigen's blocked
+// C[b] += A[b] B[b] for b < batch (C[b] = A[b] B[b] when `accumulate` is 0),
+// A [M, K], B [K, N], C [M, N], each given by its aligned address, element
+// offset and three strides (batch, row, column), as `lm-matmul-to-call`
+// passes them. Large products go to Eigen's blocked
 // GEMM; tiny ones (attention over 3 tokens) to a plain loop, whose call
 // overhead is lower.
 //
@@ -60,43 +61,48 @@ auto view(std::conditional_t<Const, const T, T> *p, intptr_t rows, intptr_t cols
 
 template <typename T, Layout LA, Layout LB, Layout LC>
 void gemm(const T *a, intptr_t as1, intptr_t as2, const T *b, intptr_t bs1, intptr_t bs2, T *c,
-          intptr_t cs1, intptr_t cs2, intptr_t m, intptr_t n, intptr_t k) {
+          intptr_t cs1, intptr_t cs2, intptr_t m, intptr_t n, intptr_t k, bool acc) {
   auto C = view<T, LC, false>(c, m, n, cs1, cs2);
-  C.noalias() += view<T, LA, true>(a, m, k, as1, as2) * view<T, LB, true>(b, k, n, bs1, bs2);
+  auto A = view<T, LA, true>(a, m, k, as1, as2);
+  auto B = view<T, LB, true>(b, k, n, bs1, bs2);
+  if (acc)
+    C.noalias() += A * B;
+  else
+    C.noalias() = A * B;
 }
 
 template <typename T, Layout LA, Layout LB>
 void gemmC(const T *a, intptr_t as1, intptr_t as2, const T *b, intptr_t bs1, intptr_t bs2, T *c,
-           intptr_t cs1, intptr_t cs2, intptr_t m, intptr_t n, intptr_t k) {
+           intptr_t cs1, intptr_t cs2, intptr_t m, intptr_t n, intptr_t k, bool acc) {
   if (layoutOf(cs1, cs2) == Layout::Row)
-    gemm<T, LA, LB, Layout::Row>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k);
+    gemm<T, LA, LB, Layout::Row>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k, acc);
   else
-    gemm<T, LA, LB, Layout::General>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k);
+    gemm<T, LA, LB, Layout::General>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k, acc);
 }
 
 template <typename T, Layout LA>
 void gemmB(const T *a, intptr_t as1, intptr_t as2, const T *b, intptr_t bs1, intptr_t bs2, T *c,
-           intptr_t cs1, intptr_t cs2, intptr_t m, intptr_t n, intptr_t k) {
+           intptr_t cs1, intptr_t cs2, intptr_t m, intptr_t n, intptr_t k, bool acc) {
   switch (layoutOf(bs1, bs2)) {
   case Layout::Row:
-    return gemmC<T, LA, Layout::Row>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k);
+    return gemmC<T, LA, Layout::Row>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k, acc);
   case Layout::Col:
-    return gemmC<T, LA, Layout::Col>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k);
+    return gemmC<T, LA, Layout::Col>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k, acc);
   case Layout::General:
-    return gemmC<T, LA, Layout::General>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k);
+    return gemmC<T, LA, Layout::General>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k, acc);
   }
 }
 
 template <typename T>
 void gemmAny(const T *a, intptr_t as1, intptr_t as2, const T *b, intptr_t bs1, intptr_t bs2,
-             T *c, intptr_t cs1, intptr_t cs2, intptr_t m, intptr_t n, intptr_t k) {
+             T *c, intptr_t cs1, intptr_t cs2, intptr_t m, intptr_t n, intptr_t k, bool acc) {
   switch (layoutOf(as1, as2)) {
   case Layout::Row:
-    return gemmB<T, Layout::Row>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k);
+    return gemmB<T, Layout::Row>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k, acc);
   case Layout::Col:
-    return gemmB<T, Layout::Col>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k);
+    return gemmB<T, Layout::Col>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k, acc);
   case Layout::General:
-    return gemmB<T, Layout::General>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k);
+    return gemmB<T, Layout::General>(a, as1, as2, b, bs1, bs2, c, cs1, cs2, m, n, k, acc);
   }
 }
 
@@ -139,7 +145,7 @@ template <typename T>
 void batchMatmul(intptr_t a, intptr_t aOff, intptr_t as0, intptr_t as1, intptr_t as2,
                  intptr_t b, intptr_t bOff, intptr_t bs0, intptr_t bs1, intptr_t bs2,
                  intptr_t c, intptr_t cOff, intptr_t cs0, intptr_t cs1, intptr_t cs2,
-                 intptr_t batch, intptr_t m, intptr_t n, intptr_t k) {
+                 intptr_t batch, intptr_t m, intptr_t n, intptr_t k, intptr_t accumulate) {
   GemmProfile &prof = profile();
   auto start = prof.enabled ? std::chrono::steady_clock::now()
                             : std::chrono::steady_clock::time_point();
@@ -151,6 +157,10 @@ void batchMatmul(intptr_t a, intptr_t aOff, intptr_t as0, intptr_t as1, intptr_t
     const T *ai = pa + i * as0, *bi = pb + i * bs0;
     T *ci = pc + i * cs0;
     if (tiny) {
+      if (!accumulate)
+        for (intptr_t r = 0; r < m; ++r)
+          for (intptr_t col = 0; col < n; ++col)
+            ci[r * cs1 + col * cs2] = T(0);
       for (intptr_t r = 0; r < m; ++r)
         for (intptr_t q = 0; q < k; ++q) {
           T x = ai[r * as1 + q * as2];
@@ -159,7 +169,7 @@ void batchMatmul(intptr_t a, intptr_t aOff, intptr_t as0, intptr_t as1, intptr_t
         }
       continue;
     }
-    gemmAny<T>(ai, as1, as2, bi, bs1, bs2, ci, cs1, cs2, m, n, k);
+    gemmAny<T>(ai, as1, as2, bi, bs1, bs2, ci, cs1, cs2, m, n, k, accumulate != 0);
   }
   if (prof.enabled) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -176,16 +186,16 @@ extern "C" void lm_batch_matmul_f32(intptr_t a, intptr_t aOff, intptr_t as0, int
                                     intptr_t as2, intptr_t b, intptr_t bOff, intptr_t bs0,
                                     intptr_t bs1, intptr_t bs2, intptr_t c, intptr_t cOff,
                                     intptr_t cs0, intptr_t cs1, intptr_t cs2, intptr_t batch,
-                                    intptr_t m, intptr_t n, intptr_t k) {
+                                    intptr_t m, intptr_t n, intptr_t k, intptr_t accumulate) {
   batchMatmul<float>(a, aOff, as0, as1, as2, b, bOff, bs0, bs1, bs2, c, cOff, cs0, cs1, cs2,
-                     batch, m, n, k);
+                     batch, m, n, k, accumulate);
 }
 
 extern "C" void lm_batch_matmul_f64(intptr_t a, intptr_t aOff, intptr_t as0, intptr_t as1,
                                     intptr_t as2, intptr_t b, intptr_t bOff, intptr_t bs0,
                                     intptr_t bs1, intptr_t bs2, intptr_t c, intptr_t cOff,
                                     intptr_t cs0, intptr_t cs1, intptr_t cs2, intptr_t batch,
-                                    intptr_t m, intptr_t n, intptr_t k) {
+                                    intptr_t m, intptr_t n, intptr_t k, intptr_t accumulate) {
   batchMatmul<double>(a, aOff, as0, as1, as2, b, bOff, bs0, bs1, bs2, c, cOff, cs0, cs1, cs2,
-                      batch, m, n, k);
+                      batch, m, n, k, accumulate);
 }

@@ -22,6 +22,31 @@ using namespace mlir;
 
 namespace {
 
+/// The linalg.fill of zero into `c` that `op` (in the same block) reads
+/// next, with nothing else touching `c` in between; null otherwise.
+Operation *zeroFillBefore(Operation *op, Value c) {
+  linalg::FillOp fill;
+  Block *block = op->getBlock();
+  for (Operation *user : c.getUsers()) {
+    Operation *at = block->findAncestorOpInBlock(*user);
+    if (!at)
+      return nullptr; // used somewhere we do not follow
+    if (at == op || op->isBeforeInBlock(at))
+      continue; // op itself and later readers
+    auto f = dyn_cast<linalg::FillOp>(user);
+    if (!f || fill)
+      return nullptr; // anything but one fill touches c before op
+    fill = f;
+  }
+  if (!fill || fill.getDpsInits()[0] != c)
+    return nullptr;
+  auto cst = fill.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+  auto zero = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
+  if (!zero || !zero.getValue().isZero())
+    return nullptr;
+  return fill;
+}
+
 struct MatmulToCall : lm::impl::LMMatmulToCallBase<MatmulToCall> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -55,6 +80,13 @@ struct MatmulToCall : lm::impl::LMMatmulToCallBase<MatmulToCall> {
         args.push_back(transposed ? strides[1] : strides[2]);
       };
       Value a = op.getDpsInputs()[0], bm = op.getDpsInputs()[1], c = op.getDpsInits()[0];
+      // C freshly zero-filled (the usual accumulator): drop the fill and let
+      // the kernel overwrite C instead of reading zeros and adding to them.
+      bool accumulate = true;
+      if (auto fill = zeroFillBefore(op, c)) {
+        fill->erase();
+        accumulate = false;
+      }
       describe(a, transA);
       describe(bm, transB);
       describe(c, false);
@@ -63,6 +95,7 @@ struct MatmulToCall : lm::impl::LMMatmulToCallBase<MatmulToCall> {
       int64_t k = transA ? aType.getDimSize(1) : aType.getDimSize(2);
       for (int64_t d : {cType.getDimSize(0), cType.getDimSize(1), cType.getDimSize(2), k})
         args.push_back(b.create<arith::ConstantIndexOp>(loc, d));
+      args.push_back(b.create<arith::ConstantIndexOp>(loc, accumulate ? 1 : 0));
       auto fnType = b.getFunctionType(SmallVector<Type>(args.size(), b.getIndexType()), {});
       if (!module.lookupSymbol(name)) {
         OpBuilder::InsertionGuard guard(b);

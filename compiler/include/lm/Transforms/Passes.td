@@ -61,7 +61,9 @@ def LMMatmulToCall : Pass<"lm-matmul-to-call", "::mlir::ModuleOp"> {
   let description = [{
     `C += A B` on memrefs [batch, M, K] x [batch, K, N] becomes
     `call @lm_batch_matmul_f32(aligned address, offset, 3 strides of A, of B,
-    of C, batch, M, N, K)` (all `index`), implemented in liblmrt.
+    of C, batch, M, N, K, accumulate)` (all `index`), implemented in
+    liblmrt. When C was just filled with zeros the fill is dropped and
+    `accumulate` is 0: the kernel overwrites C.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
