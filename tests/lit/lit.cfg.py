@@ -18,6 +18,7 @@ config.test_exec_root = config.lm_obj_root
 config.environment["PATH"] = os.pathsep.join(
     [config.lm_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
 config.environment["LM_CACHE"] = os.path.join(config.lm_obj_root, "lm-cache")
+config.substitutions.append(("%lmrt", os.path.join(config.lm_bin_dir, "..", "lib", "liblmrt.a")))
 config.substitutions.append(("%lmc", os.path.join(config.lm_bin_dir, "lmc")))
 config.substitutions.append(("%examples", os.path.join(config.lm_src_dir, "examples")))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))

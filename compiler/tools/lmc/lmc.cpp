@@ -298,6 +298,15 @@ int runCommand(int argc, char **argv) {
   for (const auto &[k, v] : overrides)
     hash.update(k + "=" + v + ";");
   hash.update(experimentName.getValue() + "/" + dtype.getValue());
+  // The toolchain itself: a rebuilt lmc or runtime library must not reuse
+  // executables the old one built (their size and modification time).
+  for (const std::string &path :
+       {sys::fs::getMainExecutable(argv[0], (void *)&runtimeLibrary), runtimeLibrary(argv[0])}) {
+    sys::fs::file_status st;
+    if (!sys::fs::status(path, st))
+      hash.update(path + ":" + std::to_string(st.getSize()) + ":" +
+                  std::to_string(st.getLastModificationTime().time_since_epoch().count()) + ";");
+  }
   std::string key = toHex(hash.final()).substr(0, 16);
   SmallString<256> cache;
   if (const char *env = std::getenv("LM_CACHE"))
