@@ -41,7 +41,7 @@ fi
 # Cold compile of the flagship (lmc build never caches).
 start=$(date +%s.%N)
 "$lmc" build "$root/examples/grokking.lm" -o "$work/grokking"
-build_s=$(echo "$(date +%s.%N) - $start" | bc)
+build_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
 "$lmc" build "$root/examples/teacher_student.lm" -o "$work/teacher_student"
 "$lmc" build "$root/bench/deep_linear.lm" -o "$work/deep_linear"
 g++ -O3 -march=native -DNDEBUG -I/usr/include/eigen3 "$root/bench/eigen_gemm.cpp" -o "$work/eigen_gemm"
