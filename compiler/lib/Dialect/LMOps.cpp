@@ -285,18 +285,23 @@ void BroadcastOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &
 // ReduceSumOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult ReduceSumOp::verify() {
-  auto in = tensorType(getInput());
+/// A reduction's result is its input without the (in-range) reduced axes.
+static LogicalResult verifyReduction(Operation *op, RankedTensorType in, ArrayRef<int64_t> axes,
+                                     RankedTensorType result) {
   SmallVector<int64_t> expected;
-  for (int64_t a : getAxes())
+  for (int64_t a : axes)
     if (a < 0 || a >= in.getRank())
-      return emitOpError("axis ") << a << " is out of range for rank " << in.getRank();
+      return op->emitOpError("axis ") << a << " is out of range for rank " << in.getRank();
   for (int64_t d = 0; d < in.getRank(); ++d)
-    if (!llvm::is_contained(getAxes(), d))
+    if (!llvm::is_contained(axes, d))
       expected.push_back(in.getDimSize(d));
-  if (getType().getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("result shape does not match the input without the reduced axes");
+  if (result.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError("result shape does not match the input without the reduced axes");
   return success();
+}
+
+LogicalResult ReduceSumOp::verify() {
+  return verifyReduction(*this, tensorType(getInput()), getAxes(), getType());
 }
 
 void ReduceSumOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
@@ -313,17 +318,7 @@ void ReduceSumOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &
 //===----------------------------------------------------------------------===//
 
 LogicalResult ReduceMaxOp::verify() {
-  auto in = tensorType(getInput());
-  SmallVector<int64_t> expected;
-  for (int64_t a : getAxes())
-    if (a < 0 || a >= in.getRank())
-      return emitOpError("axis ") << a << " is out of range for rank " << in.getRank();
-  for (int64_t d = 0; d < in.getRank(); ++d)
-    if (!llvm::is_contained(getAxes(), d))
-      expected.push_back(in.getDimSize(d));
-  if (getType().getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError("result shape does not match the input without the reduced axes");
-  return success();
+  return verifyReduction(*this, tensorType(getInput()), getAxes(), getType());
 }
 
 // dx = [x == max] * g / (number of maximal entries), broadcast back.

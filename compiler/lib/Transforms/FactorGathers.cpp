@@ -57,31 +57,25 @@ std::optional<Spec> specOf(EinsumOp op) {
   return s;
 }
 
-/// Builds einsum(spec, a, b) with result shape from the letters' extents,
-/// then transposes it into the letter order `want` (a permutation of
-/// `have`).
-Value einsumThenTranspose(PatternRewriter &rw, Location loc, const std::string &inA, Value a,
-                          const std::string &inB, Value b, const std::string &have,
-                          const std::string &want, Type elem) {
+/// einsum of `mine` (letters `mineLetters`) with `other`, keeping operand
+/// `which`'s position, into the letters `out`; the result shape follows
+/// from the letters' extents.
+Value contract(PatternRewriter &rw, Location loc, int which, const std::string &mineLetters,
+               Value mine, const std::string &otherLetters, Value other,
+               const std::string &out, Type elem) {
   llvm::DenseMap<char, int64_t> extent;
-  for (auto [letters, v] : {std::pair{inA, a}, std::pair{inB, b}})
+  for (auto [letters, v] : {std::pair{mineLetters, mine}, std::pair{otherLetters, other}})
     for (auto [i, c] : llvm::enumerate(letters))
       extent[c] = tensorType(v).getDimSize(i);
   SmallVector<int64_t> shape;
-  for (char c : have)
+  for (char c : out)
     shape.push_back(extent[c]);
-  auto type = RankedTensorType::get(shape, elem);
-  Value r = rw.create<EinsumOp>(loc, type, rw.getStringAttr(inA + "," + inB + "->" + have),
-                                ValueRange{a, b});
-  if (have == want)
-    return r;
-  SmallVector<int64_t> perm, outShape;
-  for (char c : want) {
-    perm.push_back(have.find(c));
-    outShape.push_back(extent[c]);
-  }
-  return rw.create<TransposeOp>(loc, RankedTensorType::get(outShape, elem), r,
-                                rw.getDenseI64ArrayAttr(perm));
+  std::string spec = which == 0 ? mineLetters + "," + otherLetters : otherLetters + "," + mineLetters;
+  SmallVector<Value> ins{mine, other};
+  if (which == 1)
+    std::swap(ins[0], ins[1]);
+  return rw.create<EinsumOp>(loc, RankedTensorType::get(shape, elem),
+                             rw.getStringAttr(spec + "->" + out), ins);
 }
 
 /// Whether operand `which` of `op` is a gather the einsum can be moved
@@ -149,14 +143,8 @@ struct GatherFirst : OpRewritePattern<EinsumOp> {
       Location loc = op.getLoc();
       Type elem = op.getType().getElementType();
       Value other = op.getInputs()[1 - which];
-      std::string otherLetters = s->in[1 - which];
-      std::string have = std::string(1, n) + rest;
-      Value projected =
-          which == 0
-              ? einsumThenTranspose(rw, loc, tableLetters, g.getInput(), otherLetters, other,
-                                    have, have, elem)
-              : einsumThenTranspose(rw, loc, otherLetters, other, tableLetters, g.getInput(),
-                                    have, have, elem);
+      Value projected = contract(rw, loc, which, tableLetters, g.getInput(), s->in[1 - which],
+                                 other, std::string(1, n) + rest, elem);
       // Gather rows of the projected table: letters idxLetters + rest.
       SmallVector<int64_t> shape(tensorType(g.getIndices()).getShape());
       auto pt = tensorType(projected);
@@ -204,12 +192,8 @@ struct BroadcastLast : OpRewritePattern<EinsumOp> {
       Location loc = op.getLoc();
       Type elem = op.getType().getElementType();
       Value other = op.getInputs()[1 - which];
-      Value small =
-          which == 0
-              ? einsumThenTranspose(rw, loc, kept, bc.getInput(), s->in[1], other, smallOut,
-                                    smallOut, elem)
-              : einsumThenTranspose(rw, loc, s->in[0], other, kept, bc.getInput(), smallOut,
-                                    smallOut, elem);
+      Value small = contract(rw, loc, which, kept, bc.getInput(), s->in[1 - which], other,
+                             smallOut, elem);
       rw.replaceOpWithNewOp<BroadcastOp>(op, op.getType(), small,
                                          rw.getDenseI64ArrayAttr(dims));
       return success();
