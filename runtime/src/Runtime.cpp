@@ -728,6 +728,7 @@ template <typename T> struct Run {
     double lr = hyperAt(opt.at("lr"));
     double momentum = opt.contains("momentum") ? hyperAt(opt.at("momentum")) : 0;
     bool adam = kind == "adam" || kind == "adamw";
+    const bool plainGd = kind == "gd";
     double beta1 = adam ? hyperAt(opt.at("beta1")) : 0, beta2 = adam ? hyperAt(opt.at("beta2")) : 0;
     double eps = adam ? hyperAt(opt.at("eps")) : 0;
     bool nesterov = opt.contains("nesterov") && hyperAt(opt.at("nesterov")) != 0;
@@ -848,15 +849,24 @@ template <typename T> struct Run {
         }
       }
       // SGD with momentum (PyTorch's convention), optional Nesterov and
-      // L2 weight decay.
-      for (size_t i = 0; i < p.size() && !adam; ++i) {
-        T g = grad[i] + twd * p[i];
-        if (kind == "gd" || momentum == 0) {
-          p[i] -= tlr * g;
-          continue;
+      // L2 weight decay. One branch-free loop per case, so each vectorizes.
+      const size_t np = p.size();
+      T *pp = p.data(), *vp = velocity.data();
+      const T *gp = grad.data();
+      if (!adam && (plainGd || momentum == 0)) {
+        for (size_t i = 0; i < np; ++i)
+          pp[i] -= tlr * (gp[i] + twd * pp[i]);
+      } else if (!adam && nesterov) {
+        for (size_t i = 0; i < np; ++i) {
+          T g = gp[i] + twd * pp[i];
+          vp[i] = tmom * vp[i] + g;
+          pp[i] -= tlr * (g + tmom * vp[i]);
         }
-        velocity[i] = tmom * velocity[i] + g;
-        p[i] -= tlr * (nesterov ? g + tmom * velocity[i] : velocity[i]);
+      } else if (!adam) {
+        for (size_t i = 0; i < np; ++i) {
+          vp[i] = tmom * vp[i] + gp[i] + twd * pp[i];
+          pp[i] -= tlr * vp[i];
+        }
       }
       double dt = secondsSince(t0);
       trainSeconds += dt;
