@@ -78,6 +78,21 @@ def grokking(p=113, frac=0.3, d=128, heads=4, d_mlp=512):
     return step
 
 
+def mse_minibatch_step(net, opt, X, Y, batch, g):
+    """One SGD step on the next minibatch of a seeded permutation (MSE loss)."""
+    n = X.shape[0]
+    order = torch.randperm(n, generator=g)
+    at = [0]
+
+    def step():
+        i = order[at[0]:at[0] + batch]
+        at[0] = (at[0] + batch) % (n - batch)
+        opt.zero_grad(set_to_none=True)
+        F.mse_loss(net(X[i]), Y[i]).backward()
+        opt.step()
+    return step
+
+
 def teacher_student(d_in=64, width=256, batch=128, n=16384):
     """Two-layer ReLU MLP student, MSE on a teacher's outputs, SGD momentum 0.9."""
     g = torch.Generator().manual_seed(0)
@@ -88,16 +103,7 @@ def teacher_student(d_in=64, width=256, batch=128, n=16384):
     net = torch.nn.Sequential(torch.nn.Linear(d_in, width), torch.nn.ReLU(),
                               torch.nn.Linear(width, 1))
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    order = torch.randperm(n, generator=g)
-    at = [0]
-
-    def step():
-        i = order[at[0]:at[0] + batch]
-        at[0] = (at[0] + batch) % (n - batch)
-        opt.zero_grad(set_to_none=True)
-        F.mse_loss(net(X[i]), Y[i]).backward()
-        opt.step()
-    return step
+    return mse_minibatch_step(net, opt, X, Y, batch, g)
 
 
 def deep_linear(width=32, depth=3, batch=256, n=4096):
@@ -107,16 +113,7 @@ def deep_linear(width=32, depth=3, batch=256, n=4096):
     Y = X @ torch.randn(width, width, generator=g) / math.sqrt(width)
     net = torch.nn.Sequential(*[torch.nn.Linear(width, width, bias=False) for _ in range(depth)])
     opt = torch.optim.SGD(net.parameters(), lr=0.05)
-    order = torch.randperm(n, generator=g)
-    at = [0]
-
-    def step():
-        i = order[at[0]:at[0] + batch]
-        at[0] = (at[0] + batch) % (n - batch)
-        opt.zero_grad(set_to_none=True)
-        F.mse_loss(net(X[i]), Y[i]).backward()
-        opt.step()
-    return step
+    return mse_minibatch_step(net, opt, X, Y, batch, g)
 
 
 def main():
