@@ -10,6 +10,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/InliningUtils.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
@@ -220,6 +221,42 @@ void EinsumOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out
                                        operands);
     out.push_back(b.create<BroadcastOp>(loc, inType, partial, b.getDenseI64ArrayAttr(dims)));
   }
+}
+
+namespace {
+/// einsum(transpose(x), ...) -> einsum(x, ...) with the letters permuted: the
+/// contraction reads x in place (e.g. `x @ W.T` becomes "bk,nk->bn" on W).
+struct FoldTransposeIntoEinsum : OpRewritePattern<EinsumOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EinsumOp op, PatternRewriter &rw) const override {
+    SmallVector<std::string> ins;
+    std::string out;
+    op.parseSpec(ins, out);
+    SmallVector<Value> operands(op.getInputs());
+    bool changed = false;
+    for (auto [i, v] : llvm::enumerate(operands)) {
+      auto tr = v.getDefiningOp<TransposeOp>();
+      if (!tr)
+        continue;
+      // Result dim j of the transpose is input dim perm[j].
+      std::string letters(ins[i].size(), ' ');
+      for (auto [j, p] : llvm::enumerate(tr.getPerm()))
+        letters[p] = ins[i][j];
+      ins[i] = letters;
+      operands[i] = tr.getInput();
+      changed = true;
+    }
+    if (!changed)
+      return failure();
+    std::string spec = llvm::join(ins, ",") + "->" + out;
+    rw.replaceOpWithNewOp<EinsumOp>(op, op.getType(), rw.getStringAttr(spec), operands);
+    return success();
+  }
+};
+} // namespace
+
+void EinsumOp::getCanonicalizationPatterns(RewritePatternSet &results, MLIRContext *ctx) {
+  results.add<FoldTransposeIntoEinsum>(ctx);
 }
 
 //===----------------------------------------------------------------------===//

@@ -86,6 +86,7 @@ def LM_EinsumOp : LM_Op<"einsum", [Pure,
   let results = (outs LM_FloatTensor:$result);
   let assemblyFormat = "$spec $inputs attr-dict `:` functional-type($inputs, $result)";
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
   let extraClassDeclaration = [{
     /// The letters of each input and of the result.
     void parseSpec(::llvm::SmallVectorImpl<std::string> &inputs, std::string &output);
