@@ -631,7 +631,6 @@ template <typename T> struct Run {
             fmt(item.at("temperature").get<double>()) + ")";
     }
     run["window"] = opts.window;
-    run["threads"] = omp_get_max_threads();
     run["legend"] = legend;
     std::ofstream os(fs::path(opts.outDir) / "run.json");
     os << run.dump(2) << "\n";

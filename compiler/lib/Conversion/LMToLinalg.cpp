@@ -175,30 +175,20 @@ FailureOr<Value> asBatchMatmul(OpBuilder &b, Location loc, EinsumOp op, ValueRan
   // any strides), instead of being copied into the other order.
   auto prodType = RankedTensorType::get({nb, nm, nn}, f);
   Value init = zerosOf(b, loc, prodType);
-  Value prod;
-  if (a == batch + k + m && a != batch + m + k) {
-    Value lhsT = reshapeTo(b, loc, inputs[0], RankedTensorType::get({nb, nk, nm}, f));
-    Value rhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[1], c, batch + k + n),
-                          RankedTensorType::get({nb, nk, nn}, f));
-    prod = b.create<linalg::BatchMatmulTransposeAOp>(loc, TypeRange{prodType},
-                                                     ValueRange{lhsT, rhs}, ValueRange{init})
-               .getResult(0);
-  } else if (c == batch + n + k && c != batch + k + n) {
-    Value lhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[0], a, batch + m + k),
-                          RankedTensorType::get({nb, nm, nk}, f));
-    Value rhsT = reshapeTo(b, loc, inputs[1], RankedTensorType::get({nb, nn, nk}, f));
-    prod = b.create<linalg::BatchMatmulTransposeBOp>(loc, TypeRange{prodType},
-                                                     ValueRange{lhs, rhsT}, ValueRange{init})
-               .getResult(0);
-  } else {
-    Value lhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[0], a, batch + m + k),
-                          RankedTensorType::get({nb, nm, nk}, f));
-    Value rhs = reshapeTo(b, loc, permuteTo(b, loc, inputs[1], c, batch + k + n),
-                          RankedTensorType::get({nb, nk, nn}, f));
-    prod = b.create<linalg::BatchMatmulOp>(loc, TypeRange{prodType}, ValueRange{lhs, rhs},
-                                           ValueRange{init})
-               .getResult(0);
-  }
+  bool transA = a == batch + k + m && a != batch + m + k;
+  bool transB = !transA && c == batch + n + k && c != batch + k + n;
+  Value lhs = transA ? reshapeTo(b, loc, inputs[0], RankedTensorType::get({nb, nk, nm}, f))
+                     : reshapeTo(b, loc, permuteTo(b, loc, inputs[0], a, batch + m + k),
+                                 RankedTensorType::get({nb, nm, nk}, f));
+  Value rhs = transB ? reshapeTo(b, loc, inputs[1], RankedTensorType::get({nb, nn, nk}, f))
+                     : reshapeTo(b, loc, permuteTo(b, loc, inputs[1], c, batch + k + n),
+                                 RankedTensorType::get({nb, nk, nn}, f));
+  SmallVector<Value, 2> operands{lhs, rhs};
+  Type types[] = {prodType};
+  Value prod =
+      transA   ? b.create<linalg::BatchMatmulTransposeAOp>(loc, types, operands, init).getResult(0)
+      : transB ? b.create<linalg::BatchMatmulTransposeBOp>(loc, types, operands, init).getResult(0)
+               : b.create<linalg::BatchMatmulOp>(loc, types, operands, init).getResult(0);
   std::string order = batch + m + n;
   SmallVector<int64_t> shape;
   for (char ch : order)
@@ -535,6 +525,16 @@ struct ConcatPattern : OpConversionPattern<ConcatOp> {
   }
 };
 
+/// An i32 index as `index`, and whether it lies in [0, extent).
+std::pair<Value, Value> indexInRange(OpBuilder &b, Location l, Value i32, Value extent) {
+  Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), i32);
+  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+  Value ok = b.create<arith::AndIOp>(
+      l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, i, zero),
+      b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, extent));
+  return {i, ok};
+}
+
 /// gather: a parallel generic over the result reading the index tensor and
 /// extracting from the input; out-of-range indices give zero.
 struct GatherPattern : OpConversionPattern<GatherOp> {
@@ -561,12 +561,8 @@ struct GatherPattern : OpConversionPattern<GatherOp> {
         loc, TypeRange{type}, ValueRange{adaptor.getIndices()},
         ValueRange{emptyLike(rw, loc, type)}, maps, iters,
         [&](OpBuilder &b, Location l, ValueRange a) {
-          Value i = b.create<arith::IndexCastOp>(l, b.getIndexType(), a[0]);
+          auto [i, ok] = indexInRange(b, l, a[0], b.create<arith::ConstantIndexOp>(l, extent));
           Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-          Value n = b.create<arith::ConstantIndexOp>(l, extent);
-          Value ok = b.create<arith::AndIOp>(
-              l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, i, zero),
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, i, n));
           Value safe = b.create<arith::SelectOp>(l, ok, i, zero);
           SmallVector<Value> at;
           for (int64_t d = 0; d < axis; ++d)
@@ -616,11 +612,8 @@ struct ScatterAddPattern : OpConversionPattern<ScatterAddOp> {
     auto loop = rw.create<scf::ForOp>(
         loc, zero, count, one, ValueRange{zerosOf(rw, loc, res3)},
         [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
-          Value n = b.create<arith::IndexCastOp>(
-              l, b.getIndexType(), b.create<tensor::ExtractOp>(l, flatIdx, ValueRange{i}));
-          Value ok = b.create<arith::AndIOp>(
-              l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, n, zero),
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, n, extent));
+          auto [n, ok] = indexInRange(
+              b, l, b.create<tensor::ExtractOp>(l, flatIdx, ValueRange{i}), extent);
           auto ifOp = b.create<scf::IfOp>(
               l, ok,
               [&](OpBuilder &tb, Location tl) {
