@@ -306,9 +306,16 @@ struct MsePattern : OpConversionPattern<MseOp> {
     RankedTensorType in = tensorType(adaptor.getPrediction());
     MLIRContext *ctx = op.getContext();
     unsigned rank = in.getRank();
+    int64_t k = static_cast<int64_t>(op.getBatchDims());
     auto id = AffineMap::getMultiDimIdentityMap(rank, ctx);
-    auto scalar = AffineMap::get(rank, 0, {}, ctx);
+    // One sum per batch index: the first k dimensions are parallel.
+    SmallVector<AffineExpr> kept;
+    for (int64_t d = 0; d < k; ++d)
+      kept.push_back(getAffineDimExpr(d, ctx));
+    auto scalar = AffineMap::get(rank, 0, kept, ctx);
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::reduction);
+    for (int64_t d = 0; d < k; ++d)
+      iters[d] = utils::IteratorType::parallel;
     auto sum = rw.create<linalg::GenericOp>(
         loc, TypeRange{op.getType()},
         ValueRange{adaptor.getPrediction(), adaptor.getTarget()},
@@ -318,7 +325,8 @@ struct MsePattern : OpConversionPattern<MseOp> {
           Value sq = b.create<arith::MulFOp>(l, d, d);
           b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, a[2], sq)});
         });
-    double inv = 1.0 / double(in.getNumElements());
+    double inv = double(std::max<int64_t>(op.getType().getNumElements(), 1)) /
+                 double(in.getNumElements());
     Value r = elementwise(rw, loc, op.getType(), sum.getResults(),
                           [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                             Value c = b.create<arith::ConstantOp>(
@@ -547,9 +555,12 @@ struct GatherPattern : OpConversionPattern<GatherOp> {
     auto in = tensorType(adaptor.getInput());
     auto idx = tensorType(adaptor.getIndices());
     int64_t axis = static_cast<int64_t>(op.getAxis());
+    int64_t k = static_cast<int64_t>(op.getBatchDims());
     unsigned rank = type.getRank();
-    int64_t ir = idx.getRank();
+    int64_t ir = idx.getRank() - k; // index dimensions past the batch ones
     SmallVector<AffineExpr> idxExprs;
+    for (int64_t d = 0; d < k; ++d)
+      idxExprs.push_back(getAffineDimExpr(d, ctx));
     for (int64_t d = 0; d < ir; ++d)
       idxExprs.push_back(getAffineDimExpr(axis + d, ctx));
     SmallVector<AffineMap> maps{AffineMap::get(rank, 0, idxExprs, ctx),
@@ -591,40 +602,53 @@ struct ScatterAddPattern : OpConversionPattern<ScatterAddOp> {
     RankedTensorType type = op.getType();
     auto idx = tensorType(adaptor.getIndices());
     int64_t axis = static_cast<int64_t>(op.getAxis());
-    int64_t P = 1, Q = 1, I = idx.getNumElements(), N = type.getDimSize(axis);
-    for (int64_t d = 0; d < axis; ++d)
+    int64_t k = static_cast<int64_t>(op.getBatchDims());
+    // Viewed as [Bt, P, I, Q]: batch, pre, index and post dimensions.
+    int64_t Bt = 1, P = 1, Q = 1, N = type.getDimSize(axis);
+    for (int64_t d = 0; d < k; ++d)
+      Bt *= type.getDimSize(d);
+    int64_t I = idx.getNumElements() / std::max<int64_t>(Bt, 1);
+    for (int64_t d = k; d < axis; ++d)
       P *= type.getDimSize(d);
     for (int64_t d = axis + 1; d < type.getRank(); ++d)
       Q *= type.getDimSize(d);
     Type elem = type.getElementType();
-    auto upd3 = RankedTensorType::get({P, I, Q}, elem);
-    auto res3 = RankedTensorType::get({P, N, Q}, elem);
-    auto row = RankedTensorType::get({P, 1, Q}, elem);
-    Value updates = reshapeTo(rw, loc, adaptor.getUpdates(), upd3);
+    auto upd4 = RankedTensorType::get({Bt, P, I, Q}, elem);
+    auto res4 = RankedTensorType::get({Bt, P, N, Q}, elem);
+    auto row = RankedTensorType::get({1, P, 1, Q}, elem);
+    Value updates = reshapeTo(rw, loc, adaptor.getUpdates(), upd4);
     Value flatIdx = reshapeTo(rw, loc, adaptor.getIndices(),
-                              RankedTensorType::get({I}, idx.getElementType()));
+                              RankedTensorType::get({Bt * I}, idx.getElementType()));
     Value zero = rw.create<arith::ConstantIndexOp>(loc, 0);
     Value one = rw.create<arith::ConstantIndexOp>(loc, 1);
-    Value count = rw.create<arith::ConstantIndexOp>(loc, I);
+    Value count = rw.create<arith::ConstantIndexOp>(loc, Bt * I);
+    Value perBatch = Bt > 1 ? rw.create<arith::ConstantIndexOp>(loc, I).getResult() : Value();
     Value extent = rw.create<arith::ConstantIndexOp>(loc, N);
-    auto sizes = foldResults(rw, {P, 1, Q});
-    auto unit = foldResults(rw, {1, 1, 1});
+    auto sizes = foldResults(rw, {1, P, 1, Q});
+    auto unit = foldResults(rw, {1, 1, 1, 1});
     auto loop = rw.create<scf::ForOp>(
-        loc, zero, count, one, ValueRange{zerosOf(rw, loc, res3)},
-        [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
+        loc, zero, count, one, ValueRange{zerosOf(rw, loc, res4)},
+        [&](OpBuilder &b, Location l, Value j, ValueRange acc) {
           auto [n, ok] = indexInRange(
-              b, l, b.create<tensor::ExtractOp>(l, flatIdx, ValueRange{i}), extent);
+              b, l, b.create<tensor::ExtractOp>(l, flatIdx, ValueRange{j}), extent);
+          // Position j of the flat indices is (batch r, index i).
+          OpFoldResult r = b.getIndexAttr(0);
+          Value i = j;
+          if (Bt > 1) {
+            r = b.create<arith::DivUIOp>(l, j, perBatch).getResult();
+            i = b.create<arith::RemUIOp>(l, j, perBatch);
+          }
           auto ifOp = b.create<scf::IfOp>(
               l, ok,
               [&](OpBuilder &tb, Location tl) {
-                SmallVector<OpFoldResult> src{tb.getIndexAttr(0), i, tb.getIndexAttr(0)};
-                SmallVector<OpFoldResult> dst{tb.getIndexAttr(0), n, tb.getIndexAttr(0)};
+                SmallVector<OpFoldResult> src{r, tb.getIndexAttr(0), i, tb.getIndexAttr(0)};
+                SmallVector<OpFoldResult> dst{r, tb.getIndexAttr(0), n, tb.getIndexAttr(0)};
                 Value u = tb.create<tensor::ExtractSliceOp>(tl, row, updates, src, sizes, unit);
                 Value cur = tb.create<tensor::ExtractSliceOp>(tl, row, acc[0], dst, sizes, unit);
                 // Accumulate into the slice itself (destination passing),
                 // so the loop bufferizes without copies.
-                auto id = AffineMap::getMultiDimIdentityMap(3, tb.getContext());
-                SmallVector<utils::IteratorType> iters(3, utils::IteratorType::parallel);
+                auto id = AffineMap::getMultiDimIdentityMap(4, tb.getContext());
+                SmallVector<utils::IteratorType> iters(4, utils::IteratorType::parallel);
                 Value sum =
                     tb.create<linalg::GenericOp>(
                           tl, TypeRange{row}, ValueRange{u}, ValueRange{cur},
@@ -647,7 +671,8 @@ struct ScatterAddPattern : OpConversionPattern<ScatterAddOp> {
 };
 
 /// accuracy: a row-wise (max, argmax) reduction, then the mean of
-/// (argmax == label).
+/// (argmax == label) over the N rows; leading batch dimensions [B...] are
+/// parallel and give one accuracy each.
 struct AccuracyPattern : OpConversionPattern<AccuracyOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(AccuracyOp op, OpAdaptor adaptor,
@@ -656,31 +681,35 @@ struct AccuracyPattern : OpConversionPattern<AccuracyOp> {
     MLIRContext *ctx = op.getContext();
     auto logits = cast<RankedTensorType>(adaptor.getLogits().getType());
     Type f = logits.getElementType();
-    int64_t n = logits.getDimSize(0);
-    auto rowF = RankedTensorType::get({n}, f);
-    auto rowI = RankedTensorType::get({n}, rw.getI32Type());
+    unsigned rank = logits.getRank(); // k batch dims, N, C
+    int64_t n = logits.getDimSize(rank - 2);
+    auto rowF = RankedTensorType::get(logits.getShape().drop_back(), f);
+    auto rowI = RankedTensorType::get(logits.getShape().drop_back(), rw.getI32Type());
     Value maxInit = filled(rw, loc, rowF, -std::numeric_limits<double>::infinity());
     Value zeroI = rw.create<arith::ConstantOp>(loc, rw.getI32IntegerAttr(-1));
     Value idxInit = rw.create<linalg::FillOp>(loc, zeroI, emptyLike(rw, loc, rowI)).getResult(0);
-    auto id = AffineMap::getMultiDimIdentityMap(2, ctx);
-    auto row = dropDim(2, 1, ctx);
+    auto id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    auto row = dropDim(rank, rank - 1, ctx);
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters.back() = utils::IteratorType::reduction;
     auto argmax = rw.create<linalg::GenericOp>(
         loc, TypeRange{rowF, rowI}, ValueRange{adaptor.getLogits()}, ValueRange{maxInit, idxInit},
-        ArrayRef<AffineMap>{id, row, row},
-        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel, utils::IteratorType::reduction},
+        ArrayRef<AffineMap>{id, row, row}, iters,
         [&](OpBuilder &b, Location l, ValueRange a) {
-          Value c = b.create<arith::IndexCastOp>(l, b.getI32Type(), b.create<linalg::IndexOp>(l, 1));
+          Value c = b.create<arith::IndexCastOp>(l, b.getI32Type(),
+                                                 b.create<linalg::IndexOp>(l, rank - 1));
           Value better = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, a[0], a[1]);
           b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::SelectOp>(l, better, a[0], a[1]),
                                                   b.create<arith::SelectOp>(l, better, c, a[2])});
         });
-    auto scalarType = op.getType();
+    auto outType = op.getType();
+    auto rowId = AffineMap::getMultiDimIdentityMap(rank - 1, ctx);
+    SmallVector<utils::IteratorType> countIters(rank - 1, utils::IteratorType::parallel);
+    countIters.back() = utils::IteratorType::reduction;
     auto count = rw.create<linalg::GenericOp>(
-        loc, TypeRange{scalarType}, ValueRange{argmax.getResult(1), adaptor.getLabels()},
-        ValueRange{zerosOf(rw, loc, scalarType)},
-        ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx),
-                            AffineMap::getMultiDimIdentityMap(1, ctx), AffineMap::get(1, 0, {}, ctx)},
-        ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
+        loc, TypeRange{outType}, ValueRange{argmax.getResult(1), adaptor.getLabels()},
+        ValueRange{zerosOf(rw, loc, outType)},
+        ArrayRef<AffineMap>{rowId, rowId, dropDim(rank - 1, rank - 2, ctx)}, countIters,
         [&](OpBuilder &b, Location l, ValueRange a) {
           Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, a[0], a[1]);
           Value one = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, 1.0));
@@ -689,7 +718,7 @@ struct AccuracyPattern : OpConversionPattern<AccuracyOp> {
               l, ValueRange{b.create<arith::AddFOp>(l, a[2], b.create<arith::SelectOp>(l, hit, one, zero))});
         });
     // Count in whole numbers (exact in f32 up to 2^24), then divide once.
-    Value r = elementwise(rw, loc, scalarType, count.getResults(),
+    Value r = elementwise(rw, loc, outType, count.getResults(),
                           [&](OpBuilder &b, Location l, ValueRange a) -> Value {
                             Value nf = b.create<arith::ConstantOp>(l, b.getFloatAttr(f, double(n)));
                             return b.create<arith::DivFOp>(l, a[0], nf);

@@ -419,13 +419,28 @@ void ConcatOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out
 // GatherOp
 //===----------------------------------------------------------------------===//
 
+/// Batch dimensions shared by a gather's (scatter_add's) table and indices.
+static LogicalResult verifyBatchDims(Operation *op, RankedTensorType table,
+                                     RankedTensorType idx, int64_t axis, int64_t k) {
+  if (k < 0 || k > axis || k > idx.getRank())
+    return op->emitOpError("batch_dims ")
+           << k << " must be in 0..min(axis, rank of the indices)";
+  if (table.getShape().take_front(k) != idx.getShape().take_front(k))
+    return op->emitOpError("the first ") << k << " (batch) dimensions of the table and the "
+                                                 "indices must agree";
+  return success();
+}
+
 LogicalResult GatherOp::verify() {
   auto in = tensorType(getInput()), idx = tensorType(getIndices());
   int64_t axis = static_cast<int64_t>(getAxis());
+  int64_t k = static_cast<int64_t>(getBatchDims());
   if (axis < 0 || axis >= in.getRank())
     return emitOpError("axis ") << axis << " is out of range for rank " << in.getRank();
+  if (failed(verifyBatchDims(*this, in, idx, axis, k)))
+    return failure();
   SmallVector<int64_t> expected(in.getShape().take_front(axis));
-  llvm::append_range(expected, idx.getShape());
+  llvm::append_range(expected, idx.getShape().drop_front(k));
   llvm::append_range(expected, in.getShape().drop_front(axis + 1));
   if (getType().getShape() != ArrayRef<int64_t>(expected))
     return emitOpError("result shape must be the input's with the axis replaced by the "
@@ -439,7 +454,7 @@ LogicalResult GatherOp::verify() {
 // Indices get no cotangent.
 void GatherOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
   out.push_back(b.create<ScatterAddOp>(getLoc(), getInput().getType(), ct[0], getIndices(),
-                                       getAxisAttr()));
+                                       getAxisAttr(), getBatchDimsAttr()));
   out.push_back(Value());
 }
 
@@ -450,10 +465,13 @@ void GatherOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out
 LogicalResult ScatterAddOp::verify() {
   auto res = getType(), idx = tensorType(getIndices()), upd = tensorType(getUpdates());
   int64_t axis = static_cast<int64_t>(getAxis());
+  int64_t k = static_cast<int64_t>(getBatchDims());
   if (axis < 0 || axis >= res.getRank())
     return emitOpError("axis ") << axis << " is out of range for rank " << res.getRank();
+  if (failed(verifyBatchDims(*this, res, idx, axis, k)))
+    return failure();
   SmallVector<int64_t> expected(res.getShape().take_front(axis));
-  llvm::append_range(expected, idx.getShape());
+  llvm::append_range(expected, idx.getShape().drop_front(k));
   llvm::append_range(expected, res.getShape().drop_front(axis + 1));
   if (upd.getShape() != ArrayRef<int64_t>(expected))
     return emitOpError("updates must have the result's shape with the axis replaced by the "
@@ -463,7 +481,7 @@ LogicalResult ScatterAddOp::verify() {
 
 void ScatterAddOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
   out.push_back(b.create<GatherOp>(getLoc(), getUpdates().getType(), ct[0], getIndices(),
-                                   getAxisAttr()));
+                                   getAxisAttr(), getBatchDimsAttr()));
   out.push_back(Value());
 }
 
@@ -540,10 +558,12 @@ LogicalResult OneHotOp::verify() {
 
 LogicalResult AccuracyOp::verify() {
   auto logits = tensorType(getLogits()), labels = tensorType(getLabels());
-  if (logits.getRank() != 2 || labels.getRank() != 1 ||
-      logits.getDimSize(0) != labels.getDimSize(0))
-    return emitOpError("expects logits [N, C] and labels [N], got ")
+  if (logits.getRank() < 2 || labels.getRank() != logits.getRank() - 1 ||
+      logits.getShape().drop_back() != labels.getShape())
+    return emitOpError("expects logits [B..., N, C] and labels [B..., N], got ")
            << logits << " and " << labels;
+  if (getType().getShape() != labels.getShape().drop_back())
+    return emitOpError("result must have the labels' batch dimensions [B...]");
   return success();
 }
 
@@ -591,6 +611,12 @@ LogicalResult MseOp::verify() {
   if (getPrediction().getType() != getTarget().getType())
     return emitOpError("prediction and target differ in type: ")
            << getPrediction().getType() << " vs " << getTarget().getType();
+  auto pred = tensorType(getPrediction());
+  int64_t k = static_cast<int64_t>(getBatchDims());
+  if (k < 0 || k > pred.getRank())
+    return emitOpError("batch_dims ") << k << " is out of range for rank " << pred.getRank();
+  if (getType().getShape() != pred.getShape().take_front(k))
+    return emitOpError("result must have the prediction's first ") << k << " dimensions";
   return success();
 }
 
@@ -599,10 +625,14 @@ void MseOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
   Location loc = getLoc();
   auto type = tensorType(getPrediction());
   Value diff = b.create<SubOp>(loc, getPrediction(), getTarget());
-  SmallVector<int64_t> noDims;
-  Value scale = b.create<MulOp>(
-      loc, ct[0], splat(b, loc, ct[0], 2.0 / double(type.getNumElements())));
-  Value wide = b.create<BroadcastOp>(loc, type, scale, b.getDenseI64ArrayAttr(noDims));
+  // One mean per batch index: the cotangent keeps the batch dimensions.
+  SmallVector<int64_t> batchDims;
+  for (int64_t d = 0; d < static_cast<int64_t>(getBatchDims()); ++d)
+    batchDims.push_back(d);
+  double perMean = double(type.getNumElements()) /
+                   double(std::max<int64_t>(getType().getNumElements(), 1));
+  Value scale = b.create<MulOp>(loc, ct[0], splat(b, loc, ct[0], 2.0 / perMean));
+  Value wide = b.create<BroadcastOp>(loc, type, scale, b.getDenseI64ArrayAttr(batchDims));
   Value dPred = b.create<MulOp>(loc, diff, wide);
   out.push_back(dPred);
   out.push_back(b.create<NegOp>(loc, dPred));

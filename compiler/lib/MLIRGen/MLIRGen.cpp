@@ -1900,7 +1900,8 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
     shape.append(is.begin(), is.end());
     shape.append(s.begin() + *axis + 1, s.end());
     return Value::ofTensor(b.create<GatherOp>(mloc(loc), ttype(shape), (*a)[0].tensor,
-                                              (*a)[1].tensor, b.getI64IntegerAttr(*axis)));
+                                              (*a)[1].tensor, b.getI64IntegerAttr(*axis),
+                                              b.getI64IntegerAttr(0)));
   }
   if (name == "len") {
     auto a = bind({"x"});
@@ -1932,7 +1933,8 @@ Value Generator::callBuiltin(const std::string &name, const std::vector<Arg> &ar
                            " but the target has shape " + shapeStr(shapeOf(t.tensor)));
     if (!inFunction(loc))
       return Value::error();
-    return Value::ofTensor(b.create<MseOp>(mloc(loc), ttype({}), p.tensor, t.tensor));
+    return Value::ofTensor(b.create<MseOp>(mloc(loc), ttype({}), p.tensor, t.tensor,
+                                                     b.getI64IntegerAttr(0)));
   }
   if (name == "einsum") {
     if (args.empty())

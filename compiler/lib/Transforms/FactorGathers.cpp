@@ -83,7 +83,7 @@ Value contract(PatternRewriter &rw, Location loc, int which, const std::string &
 /// from the other operand, and the table has fewer rows than gathered.
 bool pushableGather(Value v, const Spec &s, int which) {
   auto g = v.getDefiningOp<GatherOp>();
-  if (!g)
+  if (!g || g.getBatchDims() != 0)
     return false;
   int64_t axis = static_cast<int64_t>(g.getAxis());
   auto idx = tensorType(g.getIndices());
@@ -150,7 +150,8 @@ struct GatherFirst : OpRewritePattern<EinsumOp> {
       auto pt = tensorType(projected);
       shape.append(pt.getShape().begin() + 1, pt.getShape().end());
       Value gathered = rw.create<GatherOp>(loc, RankedTensorType::get(shape, elem), projected,
-                                           g.getIndices(), rw.getI64IntegerAttr(0));
+                                           g.getIndices(), rw.getI64IntegerAttr(0),
+                                           rw.getI64IntegerAttr(0));
       std::string gatheredLetters = idxLetters + rest;
       Value result = gathered;
       if (gatheredLetters != s->out) {

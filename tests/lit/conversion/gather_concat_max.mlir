@@ -40,11 +40,12 @@ func.func @max(%a: tensor<8x3xf32>) -> tensor<8xf32> {
 // CHECK-LABEL: func @scatter
 func.func @scatter(%u: tensor<8x3x4xf32>, %i: tensor<8x3xi32>) -> tensor<6x4xf32> {
   // CHECK: linalg.fill
-  // CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<1x6x4xf32>)
+  // CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<1x1x6x4xf32>)
   // CHECK: tensor.extract %{{.*}}[%[[I]]] : tensor<24xi32>
+  // CHECK-NOT: arith.divui
   // CHECK: scf.if
-  // CHECK: tensor.extract_slice %{{.*}}[0, %[[I]], 0] [1, 1, 4] [1, 1, 1]
-  // CHECK: tensor.extract_slice %[[ACC]][0, %{{.*}}, 0] [1, 1, 4] [1, 1, 1]
+  // CHECK: tensor.extract_slice %{{.*}}[0, 0, %[[I]], 0] [1, 1, 1, 4] [1, 1, 1, 1]
+  // CHECK: tensor.extract_slice %[[ACC]][0, 0, %{{.*}}, 0] [1, 1, 1, 4] [1, 1, 1, 1]
   // CHECK: arith.addf
   // CHECK: tensor.insert_slice
   // CHECK: } else {

@@ -33,7 +33,7 @@ func.func @slice_stride(%a: tensor<4x4xf32>) -> tensor<2x2xf32> {
 // -----
 
 func.func @accuracy_shapes(%l: tensor<4x3xf32>, %y: tensor<5xi32>) -> tensor<f32> {
-  // expected-error @+1 {{expects logits [N, C] and labels [N]}}
+  // expected-error @+1 {{expects logits [B..., N, C] and labels [B..., N]}}
   %0 = lm.accuracy %l, %y : tensor<4x3xf32>, tensor<5xi32> -> tensor<f32>
   return %0 : tensor<f32>
 }

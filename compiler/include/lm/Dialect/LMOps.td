@@ -189,11 +189,20 @@ def LM_GatherOp : LM_Op<"gather", [Pure,
     and indices `[I...]` the result is `[pre..., I..., post...]` with
     `result[p, i, q] = input[p, indices[i], q]`. An index outside [0, N)
     gives zeros. The VJP (for the input) is `lm.scatter_add`.
+
+    With `batch_dims = k` (as in `tf.gather`) the first k dimensions of
+    input and indices are shared batch dimensions: for input
+    `[B..., pre..., N, post...]` and indices `[B..., I...]` the result is
+    `[B..., pre..., I..., post...]` with `result[b, p, i, q] =
+    input[b, p, indices[b, i], q]` (`axis` counts input dimensions, so
+    `axis >= k`). Replicated (ensemble) programs gather per replica this way.
     ```mlir
     %e = lm.gather %table, %tokens {axis = 0} : (tensor<114x128xf32>, tensor<8x3xi32>) -> tensor<8x3x128xf32>
+    %r = lm.gather %tables, %tokens {axis = 1, batch_dims = 1} : (tensor<4x114x128xf32>, tensor<4x8x3xi32>) -> tensor<4x8x3x128xf32>
     ```
   }];
-  let arguments = (ins LM_FloatTensor:$input, RankedTensorOf<[I32]>:$indices, I64Attr:$axis);
+  let arguments = (ins LM_FloatTensor:$input, RankedTensorOf<[I32]>:$indices, I64Attr:$axis,
+                       DefaultValuedAttr<I64Attr, "0">:$batch_dims);
   let results = (outs LM_FloatTensor:$result);
   let assemblyFormat = "$input `,` $indices attr-dict `:` functional-type(operands, $result)";
   let hasVerifier = 1;
@@ -206,12 +215,14 @@ def LM_ScatterAddOp : LM_Op<"scatter_add", [Pure,
     For updates `[pre..., I..., post...]` and indices `[I...]` the result is
     `[pre..., N, post...]` with `result[p, n, q] = sum over i with
     indices[i] == n of updates[p, i, q]`; indices outside [0, N) are
-    skipped. Its VJP is `lm.gather`.
+    skipped. Its VJP is `lm.gather`. `batch_dims` as for `lm.gather`: the
+    first k dimensions of updates, indices and result are shared.
     ```mlir
     %g = lm.scatter_add %d, %tokens {axis = 0} : (tensor<8x3x128xf32>, tensor<8x3xi32>) -> tensor<114x128xf32>
     ```
   }];
-  let arguments = (ins LM_FloatTensor:$updates, RankedTensorOf<[I32]>:$indices, I64Attr:$axis);
+  let arguments = (ins LM_FloatTensor:$updates, RankedTensorOf<[I32]>:$indices, I64Attr:$axis,
+                       DefaultValuedAttr<I64Attr, "0">:$batch_dims);
   let results = (outs LM_FloatTensor:$result);
   let assemblyFormat = "$updates `,` $indices attr-dict `:` functional-type(operands, $result)";
   let hasVerifier = 1;
@@ -297,10 +308,12 @@ def LM_AccuracyOp : LM_Op<"accuracy", [Pure]> {
   let summary = "fraction of rows whose argmax is the label";
   let description = [{
     `logits` is [N, C], `labels` is [N]; ties count as wrong unless the
-    label is the first maximum. Not differentiable.
+    label is the first maximum. Not differentiable. Leading batch
+    dimensions give one accuracy each: logits [B..., N, C] and labels
+    [B..., N] give [B...] (one per replica of an ensemble).
   }];
   let arguments = (ins LM_FloatTensor:$logits, RankedTensorOf<[I32]>:$labels);
-  let results = (outs LM_ScalarTensor:$result);
+  let results = (outs LM_FloatTensor:$result);
   let assemblyFormat = "$logits `,` $labels attr-dict `:` type($logits) `,` type($labels) `->` type($result)";
   let hasVerifier = 1;
 }
@@ -314,9 +327,12 @@ def LM_MseOp : LM_Op<"mse", [Pure, AllTypesMatch<["prediction", "target"]>,
   let summary = "mean squared error";
   let description = [{
     `mean((prediction - target)^2)` over all elements, as a 0-d tensor.
+    With `batch_dims = k` the first k dimensions are kept: one mean per
+    batch index (per replica of an ensemble), result shape `[B...]`.
   }];
-  let arguments = (ins LM_FloatTensor:$prediction, LM_FloatTensor:$target);
-  let results = (outs LM_ScalarTensor:$result);
+  let arguments = (ins LM_FloatTensor:$prediction, LM_FloatTensor:$target,
+                       DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs LM_FloatTensor:$result);
   let assemblyFormat = "$prediction `,` $target attr-dict `:` type($prediction) `->` type($result)";
   let hasVerifier = 1;
 }
