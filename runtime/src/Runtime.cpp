@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <deque>
 #include <numeric>
 #include <iostream>
@@ -105,6 +106,7 @@ FlagValues lm::rt::parseFlags(const json &desc, const std::vector<std::string> &
   for (const json &f : flags) {
     fv.names.push_back(f.at("name"));
     fv.values.push_back(defaultValue(f));
+    fv.given.push_back(false);
   }
   opts.outDir = "runs/" + desc.at("experiment").get<std::string>();
   if (desc.value("dtype", std::string("f32")) == "f64") {
@@ -186,6 +188,7 @@ FlagValues lm::rt::parseFlags(const json &desc, const std::vector<std::string> &
                   desc.value("source", std::string("FILE.lm")) + " --set " + name + "=" +
                   value + "` (or use `lmc run`, which does it for you)"};
     fv.values[k] = v;
+    fv.given[k] = true;
   }
   return fv;
 }
@@ -466,7 +469,27 @@ std::string fmt(double v, int digits = 6) {
   return buf;
 }
 
-/// One run with float type T (f32 or f64, as compiled).
+/// What one replica records: its own metrics.csv, fluctuation windows,
+/// history (for `expect`), status and first/last rows. A plain run has one,
+/// writing into the output directory; an ensemble has one per replica, each
+/// in <out>/<flag>=<value>/, exactly what a separate run would write.
+struct Log {
+  fs::path dir;
+  std::ofstream csv;
+  std::map<std::string, Window> windows;
+  std::map<std::string, std::vector<double>> history;
+  std::vector<double> historySteps;
+  json lastRow = json::object(), firstRow = json::object();
+  std::string status = "running";
+  int64_t stepsDone = 0;
+  FlagValues flags;
+  std::vector<double> hyper;
+  bool running() const { return status == "running"; }
+};
+
+/// One run with float type T (f32 or f64, as compiled): a single model, or
+/// an ensemble of R replicas trained by one batched program (the compiled
+/// entries take every buffer with a leading replica dimension).
 template <typename T> struct Run {
   Run(const json &desc, const Entries &entries, Options opts, FlagValues flags)
       : desc(desc), entries(entries), opts(std::move(opts)), flags(std::move(flags)) {}
@@ -475,17 +498,17 @@ template <typename T> struct Run {
   const Entries &entries;
   Options opts;
   FlagValues flags;
-  std::vector<double> hyper;
-  std::map<std::string, std::vector<T>> params; // per group
-  Dataset<T> data;
+  int64_t R = 1;          // replicas
+  bool ensemble = false;  // outputs per replica plus ensemble statistics
+  std::vector<double> hyper; // replica 0's: training settings are shared
+  /// Parameters per group; the trained group holds R replicas back to back.
+  std::map<std::string, std::vector<T>> params;
+  Dataset<T> data; // the replicas' splits stacked (R x n examples)
+  std::vector<Dataset<T>> replicaData;
+  std::vector<Log> logs;
 
-  std::ofstream csv;
-  std::map<std::string, Window> windows;
+  std::ofstream csv; // an ensemble's metrics.csv: mean and variance across replicas
   double currentLr = NAN; // the learning rate of the last step (schedules)
-  /// Every recorded column, by observation (for `expect`).
-  std::map<std::string, std::vector<double>> history;
-  std::vector<double> historySteps;
-  json lastRow = json::object(), firstRow = json::object();
   double observeSeconds = 0, trainSeconds = 0;
   std::vector<double> stepSeconds; // wall time of each training step
   // Heap allocations generated code made inside the first training step,
@@ -497,71 +520,232 @@ template <typename T> struct Run {
 
   double hyperAt(const json &idx) const { return hyper.at(idx.get<int>()); }
 
-  /// Loss and gradient of the trained group on one batch.
-  T lossAndGrad(std::vector<T> &p, const void *x, const void *y, std::vector<T> &grad) {
-    T loss = 0;
+  /// Per-replica losses and the gradient of the trained group on one batch
+  /// (x, y hold R batches back to back).
+  std::vector<T> lossAndGrad(std::vector<T> &p, const void *x, const void *y,
+                             std::vector<T> &grad) {
+    std::vector<T> loss(R, T(0));
     entries.call(desc.at("train").at("entry"),
-                 {p.data(), (void *)x, (void *)y, &loss, grad.data()});
+                 {p.data(), (void *)x, (void *)y, loss.data(), grad.data()});
     return loss;
   }
 
-  void observe(int64_t step, double batchLoss, Clock::time_point start) {
-    auto t0 = Clock::now();
-    json row = json::object();
-    row["step"] = step;
-    std::vector<T> &p = params.at(desc.at("train").at("group"));
-    std::vector<std::string> cells = {std::to_string(step), fmt(secondsSince(start)),
-                                      fmt(batchLoss)};
-    if (desc.at("train").contains("schedule")) {
-      cells.push_back(fmt(currentLr, 9));
-      row["lr"] = currentLr;
+  /// Sets up replicas: per-replica flags, hyperparameters, parameters and
+  /// data (each from its own seed), stacked for the batched entries.
+  void setup(std::vector<double> flagBuf) {
+    const json *ens = desc.contains("ensemble") ? &desc.at("ensemble") : nullptr;
+    ensemble = ens != nullptr;
+    R = ens ? ens->at("count").get<int64_t>() : 1;
+    if (flagBuf.empty())
+      flagBuf.push_back(0);
+    logs.resize(R);
+    for (int64_t r = 0; r < R; ++r) {
+      Log &log = logs[r];
+      log.flags = flags;
+      std::vector<double> fb = flagBuf;
+      if (ens) {
+        size_t k = ens->at("flag_index").get<size_t>();
+        double v = double(ens->at("from").get<int64_t>() + r);
+        log.flags.values[k] = fb[k] = v;
+        log.dir = fs::path(opts.outDir) /
+                  (ens->at("flag").get<std::string>() + "=" + std::to_string(int64_t(v)));
+      } else {
+        log.dir = opts.outDir;
+      }
+      log.hyper.assign(std::max<size_t>(desc.at("hyper").size(), 1), 0.0);
+      entries.call("lm_hyper", {fb.data(), log.hyper.data()});
     }
+    hyper = logs[0].hyper;
+    checkSharedSettings();
+    const std::string trained = desc.at("train").at("group");
+    for (int64_t r = 0; r < R; ++r) {
+      std::map<std::string, std::vector<T>> groups;
+      for (const json &g : desc.at("groups"))
+        groups[g.at("name")] = initGroup<T>(g, logs[r].hyper);
+      replicaData.push_back(makeDataset<T>(desc, logs[r].hyper, entries, groups));
+      if (r == 0) {
+        params = groups;
+      } else {
+        std::vector<T> &p = groups.at(trained);
+        params.at(trained).insert(params.at(trained).end(), p.begin(), p.end());
+      }
+    }
+    if (R == 1) {
+      data = std::move(replicaData[0]);
+      replicaData.clear();
+      return;
+    }
+    auto stack = [&](Split<T> Dataset<T>::*which) {
+      const Split<T> &first = replicaData[0].*which;
+      Split<T> s = first.shaped(first.n * R);
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t i = 0; i < first.n; ++i)
+          (replicaData[r].*which).copyExample(i, s, r * first.n + i);
+      return s;
+    };
+    data.train = stack(&Dataset<T>::train);
+    data.test = stack(&Dataset<T>::test);
+  }
+
+  /// Replicas share the optimizer, schedule and observation settings (one
+  /// batched update); the ensemble variable may only change seeds and data.
+  void checkSharedSettings() const {
+    if (R == 1)
+      return;
+    std::vector<std::pair<std::string, int>> used;
+    std::function<void(const json &, const std::string &)> collect = [&](const json &j,
+                                                                      const std::string &at) {
+      if (j.is_number_integer() && at != "batch" && at != "group")
+        used.push_back({at, j.get<int>()});
+      else if (j.is_object())
+        for (auto &[k, v] : j.items())
+          if (k != "entry" && k != "kind" && k != "items")
+            collect(v, at.empty() ? k : at + "." + k);
+    };
+    collect(desc.at("train"), "");
+    if (desc.at("observe").at("every").get<int>() >= 0)
+      used.push_back({"observe every", desc.at("observe").at("every").get<int>()});
+    for (const auto &[what, idx] : used)
+      for (int64_t r = 1; r < R; ++r)
+        if (logs[r].hyper.at(idx) != logs[0].hyper.at(idx))
+          throw Error{"the ensemble variable '" + desc.at("ensemble").at("flag").get<std::string>() +
+                      "' changes " + what + " (" + fmt(logs[0].hyper.at(idx)) + " vs " +
+                      fmt(logs[r].hyper.at(idx)) +
+                      "); replicas share the training settings, only seeds and data may differ"};
+  }
+
+  /// The header of a metrics.csv: observation columns, then window columns.
+  std::string header() const {
+    std::ostringstream os;
+    os << "step,time_s,batch_loss";
+    if (desc.at("train").contains("schedule"))
+      os << ",lr";
+    for (const json &item : desc.at("observe").at("items"))
+      for (const std::string &name : columnNames(item))
+        os << "," << name;
     for (const json &item : desc.at("observe").at("items")) {
-      std::vector<std::string> names = columnNames(item);
-      std::vector<T> out(names.size());
+      for (const std::string &c : windowedColumns(item))
+        os << "," << c << ".wmean," << c << ".wvar";
+      if (item.value("kind", std::string()) == "thermo")
+        os << "," << item.at("name").get<std::string>() << ".Cwin";
+    }
+    return os.str();
+  }
+
+  /// The columns an ensemble's metrics.csv averages over replicas.
+  std::vector<std::string> ensembleColumns() const {
+    std::vector<std::string> cols = {"batch_loss"};
+    for (const json &item : desc.at("observe").at("items"))
+      for (const std::string &name : columnNames(item))
+        cols.push_back(name);
+    return cols;
+  }
+
+  void observe(int64_t step, const std::vector<T> &batchLoss, Clock::time_point start) {
+    auto t0 = Clock::now();
+    std::vector<T> &p = params.at(desc.at("train").at("group"));
+    const auto &items = desc.at("observe").at("items");
+    // One call per observable computes it for every replica.
+    std::vector<std::vector<T>> outs;
+    for (const json &item : items) {
+      std::vector<T> out(columnNames(item).size() * R);
       if (item.contains("split")) {
         Split<T> &s = item.at("split") == "train" ? data.train : data.test;
         entries.call(item.at("entry"), {p.data(), s.xData(), s.yData(), out.data()});
       } else {
         entries.call(item.at("entry"), {p.data(), out.data()});
       }
-      for (size_t k = 0; k < names.size(); ++k) {
-        row[names[k]] = out[k];
-        // Enough digits to read back the exact value of the run's float type.
-        cells.push_back(fmt(out[k], std::numeric_limits<T>::max_digits10));
-      }
+      outs.push_back(std::move(out));
     }
-    // Fluctuations over the window: mean and variance of each observable,
-    // and for thermo sites the window specific heat Var_window(U) / T^2.
-    for (const json &item : desc.at("observe").at("items")) {
-      for (const std::string &c : windowedColumns(item)) {
-        Window &w = windows[c];
-        w.push(row[c].get<double>(), size_t(opts.window));
-        row[c + ".wmean"] = w.mean();
-        row[c + ".wvar"] = w.var();
-        cells.push_back(fmt(w.mean(), 9));
-        cells.push_back(fmt(w.var(), 9));
+    double elapsed = secondsSince(start);
+    for (int64_t r = 0; r < R; ++r) {
+      Log &log = logs[r];
+      if (!log.running())
+        continue;
+      json row = json::object();
+      row["step"] = step;
+      std::vector<std::string> cells = {std::to_string(step), fmt(elapsed),
+                                        fmt(batchLoss.empty() ? NAN : double(batchLoss[r]))};
+      row["batch_loss"] = batchLoss.empty() ? NAN : double(batchLoss[r]);
+      if (desc.at("train").contains("schedule")) {
+        cells.push_back(fmt(currentLr, 9));
+        row["lr"] = currentLr;
       }
-      if (item.value("kind", std::string()) == "thermo") {
-        double temp = item.at("temperature");
-        std::string site = item.at("name");
-        double cw = windows[site + ".U"].var() / (temp * temp);
-        row[site + ".Cwin"] = cw;
-        cells.push_back(fmt(cw, 9));
+      for (size_t i = 0; i < items.size(); ++i) {
+        std::vector<std::string> names = columnNames(items[i]);
+        for (size_t k = 0; k < names.size(); ++k) {
+          T v = outs[i][r * names.size() + k];
+          row[names[k]] = v;
+          // Enough digits to read back the exact value of the run's float type.
+          cells.push_back(fmt(v, std::numeric_limits<T>::max_digits10));
+        }
       }
+      // Fluctuations over the window: mean and variance of each observable,
+      // and for thermo sites the window specific heat Var_window(U) / T^2.
+      for (const json &item : items) {
+        for (const std::string &c : windowedColumns(item)) {
+          Window &w = log.windows[c];
+          w.push(row[c].get<double>(), size_t(opts.window));
+          row[c + ".wmean"] = w.mean();
+          row[c + ".wvar"] = w.var();
+          cells.push_back(fmt(w.mean(), 9));
+          cells.push_back(fmt(w.var(), 9));
+        }
+        if (item.value("kind", std::string()) == "thermo") {
+          double temp = item.at("temperature");
+          std::string site = item.at("name");
+          double cw = log.windows[site + ".U"].var() / (temp * temp);
+          row[site + ".Cwin"] = cw;
+          cells.push_back(fmt(cw, 9));
+        }
+      }
+      log.historySteps.push_back(double(step));
+      for (auto &[k, v] : row.items())
+        if (v.is_number())
+          log.history[k].push_back(v.template get<double>());
+      for (size_t i = 0; i < cells.size(); ++i)
+        log.csv << (i ? "," : "") << cells[i];
+      log.csv << "\n";
+      log.csv.flush();
+      if (log.firstRow.empty())
+        log.firstRow = row;
+      log.lastRow = row;
     }
-    historySteps.push_back(double(step));
-    for (auto &[k, v] : row.items())
-      if (v.is_number())
-        history[k].push_back(v.template get<double>());
+    if (ensemble)
+      writeEnsembleRow(step, elapsed);
+    observeSeconds += secondsSince(t0);
+  }
+
+  /// The ensemble's row: for every column, the mean and the variance
+  /// (population, over the replicas still training) across replicas.
+  void writeEnsembleRow(int64_t step, double elapsed) {
+    std::vector<std::string> cells = {std::to_string(step), fmt(elapsed)};
+    int64_t alive = 0;
+    for (const Log &log : logs)
+      alive += log.running();
+    cells.push_back(std::to_string(alive));
+    for (const std::string &c : ensembleColumns()) {
+      double sum = 0, sq = 0;
+      int64_t n = 0;
+      for (const Log &log : logs) {
+        if (!log.running() || !log.lastRow.contains(c) || !log.lastRow[c].is_number())
+          continue;
+        double v = log.lastRow[c].get<double>();
+        if (std::isnan(v))
+          continue;
+        sum += v;
+        sq += v * v;
+        ++n;
+      }
+      double mean = n ? sum / double(n) : NAN;
+      double var = n > 1 ? std::max(0.0, sq / double(n) - mean * mean) : NAN;
+      cells.push_back(fmt(mean, 9));
+      cells.push_back(fmt(var, 9));
+    }
     for (size_t i = 0; i < cells.size(); ++i)
       csv << (i ? "," : "") << cells[i];
     csv << "\n";
     csv.flush();
-    if (firstRow.empty())
-      firstRow = row;
-    lastRow = row;
-    observeSeconds += secondsSince(t0);
   }
 
   /// FLOPs per step (counted by the compiler on the step's linalg IR), the
@@ -575,6 +759,7 @@ template <typename T> struct Run {
                        : NAN;
     cost["flops_per_step"] = flops;
     cost["threads"] = omp_get_max_threads();
+    cost["replicas"] = R;
     if (!stepSeconds.empty()) {
       std::vector<double> t = stepSeconds;
       std::sort(t.begin(), t.end());
@@ -594,25 +779,7 @@ template <typename T> struct Run {
     return cost;
   }
 
-  void writeRunJson(double totalSeconds) {
-    json run;
-    run["experiment"] = desc.at("experiment");
-    run["source"] = desc.value("source", "");
-    run["compiler"] = desc.value("compiler", json::object());
-    run["flags"] = flags.asJson(desc);
-    json compileTime = json::array();
-    for (const json &f : desc.at("flags"))
-      if (f.at("compile_time").get<bool>())
-        compileTime.push_back(f.at("name"));
-    run["compile_time_flags"] = compileTime;
-    run["status"] = status;
-    run["steps_done"] = stepsDone;
-    run["timings"] = {{"total_s", totalSeconds},
-                      {"train_s", trainSeconds},
-                      {"observe_s", observeSeconds}};
-    run["cost"] = costReport();
-    run["first"] = firstRow;
-    run["last"] = lastRow;
+  json legend() const {
     json legend = {{"step", "optimizer steps taken before this observation"},
                    {"time_s", "wall-clock seconds since training started"},
                    {"batch_loss", "training loss of the most recent minibatch"}};
@@ -630,49 +797,147 @@ template <typename T> struct Run {
             "window specific heat Var_window(U) / T^2 (T = " +
             fmt(item.at("temperature").get<double>()) + ")";
     }
+    return legend;
+  }
+
+  json runJson(const Log &log, double totalSeconds) const {
+    json run;
+    run["experiment"] = desc.at("experiment");
+    run["source"] = desc.value("source", "");
+    run["compiler"] = desc.value("compiler", json::object());
+    run["flags"] = log.flags.asJson(desc);
+    json compileTime = json::array();
+    for (const json &f : desc.at("flags"))
+      if (f.at("compile_time").get<bool>())
+        compileTime.push_back(f.at("name"));
+    run["compile_time_flags"] = compileTime;
+    run["status"] = log.status;
+    run["steps_done"] = log.stepsDone;
+    run["timings"] = {{"total_s", totalSeconds},
+                      {"train_s", trainSeconds},
+                      {"observe_s", observeSeconds}};
+    run["cost"] = costReport();
+    run["first"] = log.firstRow;
+    run["last"] = log.lastRow;
     run["window"] = opts.window;
-    run["legend"] = legend;
+    run["legend"] = legend();
+    return run;
+  }
+
+  void writeRunJson(double totalSeconds) {
+    for (const Log &log : logs) {
+      if (!log.csv.is_open())
+        continue;
+      json run = runJson(log, totalSeconds);
+      if (ensemble)
+        run["ensemble_dir"] = fs::path(opts.outDir).string();
+      std::ofstream os(log.dir / "run.json");
+      os << run.dump(2) << "\n";
+    }
+    if (!ensemble)
+      return;
+    // The ensemble's run.json: shared settings, cost, and each replica.
+    json run = runJson(logs[0], totalSeconds);
+    run["flags"] = flags.asJson(desc);
+    const json &ens = desc.at("ensemble");
+    std::string flag = ens.at("flag");
+    json values = json::array(), replicas = json::array();
+    for (int64_t r = 0; r < R; ++r) {
+      values.push_back(ens.at("from").get<int64_t>() + r);
+      replicas.push_back({{flag, ens.at("from").get<int64_t>() + r},
+                          {"dir", logs[r].dir.filename().string()},
+                          {"status", logs[r].status},
+                          {"steps_done", logs[r].stepsDone},
+                          {"last", logs[r].lastRow}});
+    }
+    run["flags"].erase(flag);
+    run["ensemble"] = {{"flag", flag}, {"values", values}, {"replicas", R}};
+    run["replicas"] = replicas;
+    run["status"] = status;
+    run["steps_done"] = stepsDone;
+    run.erase("first");
+    run.erase("last");
+    json leg = json::object();
+    leg["step"] = run["legend"]["step"];
+    leg["time_s"] = run["legend"]["time_s"];
+    leg["replicas"] = "replicas still training (not diverged)";
+    for (const std::string &c : ensembleColumns()) {
+      std::string what = run["legend"].contains(c) ? run["legend"][c].get<std::string>() : c;
+      leg[c + ".emean"] = "mean across replicas of " + c + " (" + what + ")";
+      leg[c + ".evar"] = "variance across replicas of " + c;
+    }
+    run["legend"] = leg;
     std::ofstream os(fs::path(opts.outDir) / "run.json");
     os << run.dump(2) << "\n";
   }
 
-  /// Evaluates every `expect` over the recorded series, prints the results
-  /// and writes summary.json. A failed expectation is a scientific result:
-  /// it does not change the exit code.
+  /// Evaluates every `expect` over each replica's recorded series, prints
+  /// the results and writes summary.json (per replica, and for an ensemble
+  /// the count of replicas in which each held). A failed expectation is a
+  /// scientific result: it does not change the exit code.
   void evaluateExpectations() {
-    json results = json::array();
-    for (const json &e : desc.value("expect", json::array())) {
-      const json &tree = e.at("tree");
-      ExpectValue v = evalExpect(tree, history, historySteps, hyper);
-      bool passed = v.kind == ExpectValue::Number && v.num != 0 && !std::isnan(v.num);
-      json r = {{"text", e.at("text")}, {"passed", passed}};
-      std::string detail;
-      if (tree.contains("op") && tree.at("args").size() == 2) {
-        ExpectValue l = evalExpect(tree.at("args")[0], history, historySteps, hyper);
-        ExpectValue rt = evalExpect(tree.at("args")[1], history, historySteps, hyper);
-        if (l.kind == ExpectValue::Number && rt.kind == ExpectValue::Number) {
-          r["left"] = std::isnan(l.num) ? json(nullptr) : json(l.num);
-          r["right"] = std::isnan(rt.num) ? json(nullptr) : json(rt.num);
-          detail = " (" + fmt(l.num) + " " + tree.at("op").get<std::string>() + " " +
-                   fmt(rt.num) + ")";
-        }
-      }
-      results.push_back(r);
-      if (!opts.quiet)
-        std::cout << (passed ? "PASSED " : "FAILED ") << e.at("text").get<std::string>() << detail
-                  << "\n";
-    }
-    if (results.empty())
+    const json expects = desc.value("expect", json::array());
+    if (expects.empty())
       return;
-    size_t failed = std::count_if(results.begin(), results.end(),
-                                  [](const json &r) { return !r.at("passed").get<bool>(); });
-    json summary = {{"experiment", desc.at("experiment")},
-                    {"status", status},
-                    {"expectations", results},
-                    {"passed", results.size() - failed},
-                    {"failed", failed}};
-    std::ofstream os(fs::path(opts.outDir) / "summary.json");
-    os << summary.dump(2) << "\n";
+    std::vector<int64_t> passedIn(expects.size(), 0);
+    std::vector<std::string> details(expects.size());
+    for (Log &log : logs) {
+      if (!log.csv.is_open())
+        continue;
+      json results = json::array();
+      for (size_t i = 0; i < expects.size(); ++i) {
+        const json &e = expects[i];
+        const json &tree = e.at("tree");
+        ExpectValue v = evalExpect(tree, log.history, log.historySteps, log.hyper);
+        bool passed = v.kind == ExpectValue::Number && v.num != 0 && !std::isnan(v.num);
+        json r = {{"text", e.at("text")}, {"passed", passed}};
+        std::string detail;
+        if (tree.contains("op") && tree.at("args").size() == 2) {
+          ExpectValue l = evalExpect(tree.at("args")[0], log.history, log.historySteps, log.hyper);
+          ExpectValue rt =
+              evalExpect(tree.at("args")[1], log.history, log.historySteps, log.hyper);
+          if (l.kind == ExpectValue::Number && rt.kind == ExpectValue::Number) {
+            r["left"] = std::isnan(l.num) ? json(nullptr) : json(l.num);
+            r["right"] = std::isnan(rt.num) ? json(nullptr) : json(rt.num);
+            detail = " (" + fmt(l.num) + " " + tree.at("op").get<std::string>() + " " +
+                     fmt(rt.num) + ")";
+          }
+        }
+        results.push_back(r);
+        passedIn[i] += passed;
+        if (!ensemble)
+          details[i] = (passed ? "PASSED " : "FAILED ") + e.at("text").get<std::string>() + detail;
+      }
+      size_t failed = std::count_if(results.begin(), results.end(),
+                                    [](const json &r) { return !r.at("passed").get<bool>(); });
+      json summary = {{"experiment", desc.at("experiment")},
+                      {"status", log.status},
+                      {"expectations", results},
+                      {"passed", results.size() - failed},
+                      {"failed", failed}};
+      std::ofstream os(log.dir / "summary.json");
+      os << summary.dump(2) << "\n";
+    }
+    if (ensemble) {
+      json results = json::array();
+      for (size_t i = 0; i < expects.size(); ++i) {
+        results.push_back({{"text", expects[i].at("text")},
+                           {"passed_in", passedIn[i]},
+                           {"replicas", R},
+                           {"passed", passedIn[i] == R}});
+        details[i] = std::string(passedIn[i] == R ? "PASSED " : "FAILED ") + "in " +
+                     std::to_string(passedIn[i]) + "/" + std::to_string(R) + " replicas: " +
+                     expects[i].at("text").get<std::string>();
+      }
+      json summary = {{"experiment", desc.at("experiment")},
+                      {"status", status},
+                      {"expectations", results}};
+      std::ofstream os(fs::path(opts.outDir) / "summary.json");
+      os << summary.dump(2) << "\n";
+    }
+    if (!opts.quiet)
+      for (const std::string &d : details)
+        std::cout << d << "\n";
   }
 
   int checkGradient() {
@@ -680,11 +945,26 @@ template <typename T> struct Run {
     std::vector<T> &p = params.at(train.at("group"));
     int64_t b = train.at("batch");
     std::vector<T> grad(p.size()), scratch(p.size());
-    const void *x = data.train.xData(), *y = data.train.yData();
-    T loss = lossAndGrad(p, x, y, grad);
+    // The first batch of each replica (the stacked train split's first b
+    // examples are replica 0's; with replicas, use the full stacked split).
+    Split<T> batch = data.train.shaped(b * R);
+    int64_t n = data.train.n / R;
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t i = 0; i < b; ++i)
+        data.train.copyExample(r * n + i, batch, r * b + i);
+    const void *x = batch.xData(), *y = batch.yData();
+    // With replicas the checked function is the sum of their losses.
+    auto total = [](const std::vector<T> &l) {
+      double s = 0;
+      for (T v : l)
+        s += double(v);
+      return s;
+    };
+    double loss = total(lossAndGrad(p, x, y, grad));
     double eps = opts.checkGradEps, worst = 0;
     uint64_t key = streamKey(0, "check-grad");
     std::cout << "gradient check: " << opts.checkGrad << " random directions, batch " << b
+              << (R > 1 ? ", " + std::to_string(R) + " replicas (summed losses)" : "")
               << ", loss " << loss << ", eps " << eps << "\n";
     for (int k = 0; k < opts.checkGrad; ++k) {
       std::vector<double> dir(p.size());
@@ -703,7 +983,7 @@ template <typename T> struct Run {
         std::vector<T> q(p.size());
         for (size_t i = 0; i < p.size(); ++i)
           q[i] = T(p[i] + t * dir[i]);
-        return double(lossAndGrad(q, x, y, scratch));
+        return total(lossAndGrad(q, x, y, scratch));
       };
       double fd = (lossAt(eps) - lossAt(-eps)) / (2 * eps);
       double rel = std::fabs(fd - ad) / std::max({std::fabs(fd), std::fabs(ad), 1e-6});
@@ -717,9 +997,31 @@ template <typename T> struct Run {
     return ok ? 0 : 1;
   }
 
+  /// Opens the output files and writes their headers.
+  void openOutputs() {
+    for (Log &log : logs) {
+      std::error_code ec;
+      fs::create_directories(log.dir, ec);
+      log.csv.open(log.dir / "metrics.csv");
+      if (ec || !log.csv)
+        throw Error{"cannot write to output directory '" + log.dir.string() + "'"};
+      log.csv << header() << "\n";
+    }
+    if (ensemble) {
+      csv.open(fs::path(opts.outDir) / "metrics.csv");
+      if (!csv)
+        throw Error{"cannot write to output directory '" + opts.outDir + "'"};
+      csv << "step,time_s,replicas";
+      for (const std::string &c : ensembleColumns())
+        csv << "," << c << ".emean," << c << ".evar";
+      csv << "\n";
+    }
+  }
+
   int train() {
     const json &tr = desc.at("train");
     std::vector<T> &p = params.at(tr.at("group"));
+    const size_t P = p.size() / size_t(R); // parameters per replica
     int64_t steps = int64_t(hyperAt(tr.at("steps")));
     int64_t b = tr.at("batch");
     const json &opt = tr.at("optimizer");
@@ -753,58 +1055,54 @@ template <typename T> struct Run {
       throw Error{"observe every N steps: N must be positive"};
 
     Split<T> &s = data.train;
+    const int64_t n = s.n / R; // examples per replica
     std::vector<T> grad(p.size()), velocity(p.size(), T(0)), second(adam ? p.size() : 0, T(0));
-    Split<T> batch = s.shaped(b);
-    std::vector<int64_t> order(s.n);
-    for (int64_t i = 0; i < s.n; ++i)
-      order[i] = i;
-    uint64_t seed = 0;
-    for (size_t i = 0; i < flags.names.size(); ++i)
-      if (flags.names[i] == "seed")
-        seed = uint64_t(int64_t(flags.values[i]));
-    uint64_t batchKey = streamKey(seed, "batches");
-    int64_t perEpoch = s.n / b, epoch = -1;
-
-    // Header, then the observation at step 0.
-    csv << "step,time_s,batch_loss";
-    if (tr.contains("schedule"))
-      csv << ",lr";
-    for (const json &item : desc.at("observe").at("items"))
-      for (const std::string &name : columnNames(item))
-        csv << "," << name;
-    for (const json &item : desc.at("observe").at("items")) {
-      for (const std::string &c : windowedColumns(item))
-        csv << "," << c << ".wmean," << c << ".wvar";
-      if (item.value("kind", std::string()) == "thermo")
-        csv << "," << item.at("name").get<std::string>() << ".Cwin";
+    Split<T> batch = s.shaped(b * R);
+    // Each replica draws its minibatches from its own seed's stream.
+    std::vector<std::vector<int64_t>> order(R, std::vector<int64_t>(n));
+    std::vector<uint64_t> batchKey(R);
+    for (int64_t r = 0; r < R; ++r) {
+      for (int64_t i = 0; i < n; ++i)
+        order[r][i] = i;
+      uint64_t seed = 0;
+      for (size_t i = 0; i < logs[r].flags.names.size(); ++i)
+        if (logs[r].flags.names[i] == "seed")
+          seed = uint64_t(int64_t(logs[r].flags.values[i]));
+      batchKey[r] = streamKey(seed, "batches");
     }
-    csv << "\n";
+    int64_t perEpoch = n / b, epoch = -1;
+
     auto start = Clock::now();
     bool tty = isatty(2) && !opts.quiet;
-    double batchLoss = NAN;
+    std::vector<T> batchLoss;
     observe(0, batchLoss, start);
     auto lastPrint = Clock::now();
     for (int64_t step = 1; step <= steps; ++step) {
       if (interrupted) {
         status = "interrupted";
+        for (Log &log : logs)
+          if (log.running())
+            log.status = status;
         break;
       }
       // Minibatches: a fresh seeded permutation every epoch (Fisher-Yates
       // with counter-based draws); full batch uses the data as is.
       auto t0 = Clock::now();
       const void *x = s.xData(), *y = s.yData();
-      if (b < s.n) {
+      if (b < n) {
         int64_t k = (step - 1) % perEpoch;
         int64_t e = (step - 1) / perEpoch;
         if (e != epoch) {
           epoch = e;
-          for (int64_t i = s.n - 1; i > 0; --i) {
-            int64_t j = int64_t(uniform01(batchKey, uint64_t(e) * s.n + i) * (i + 1));
-            std::swap(order[i], order[std::min(j, i)]);
-          }
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t i = n - 1; i > 0; --i) {
+              int64_t j = int64_t(uniform01(batchKey[r], uint64_t(e) * n + i) * (i + 1));
+              std::swap(order[r][i], order[r][std::min(j, i)]);
+            }
         }
-        for (int64_t r = 0; r < b; ++r)
-          s.copyExample(order[k * b + r], batch, r);
+        for (int64_t r = 0; r < R; ++r)
+          for (int64_t i = 0; i < b; ++i)
+            s.copyExample(r * n + order[r][k * b + i], batch, r * b + i);
         x = batch.xData();
         y = batch.yData();
       }
@@ -814,20 +1112,32 @@ template <typename T> struct Run {
       AllocCounts after = allocCounts();
       (step == 1 ? firstStepSystemAllocs : laterStepsSystemAllocs) += after.system - before.system;
       lastStepAllocs = (after.system - before.system) + (after.reused - before.reused);
-      if (clip > 0) { // global gradient-norm clipping
-        double norm = 0;
-        for (T g : grad)
-          norm += double(g) * double(g);
-        norm = std::sqrt(norm);
-        if (norm > clip)
-          for (T &g : grad)
-            g = T(double(g) * clip / norm);
+      if (clip > 0) { // global gradient-norm clipping, per replica
+        for (int64_t r = 0; r < R; ++r) {
+          T *g = grad.data() + r * P;
+          double norm = 0;
+          for (size_t i = 0; i < P; ++i)
+            norm += double(g[i]) * double(g[i]);
+          norm = std::sqrt(norm);
+          if (norm > clip)
+            for (size_t i = 0; i < P; ++i)
+              g[i] = T(double(g[i]) * clip / norm);
+        }
       }
-      if (!std::isfinite(batchLoss)) {
+      int64_t alive = 0;
+      for (int64_t r = 0; r < R; ++r) {
+        Log &log = logs[r];
+        if (log.running() && !std::isfinite(batchLoss[r])) {
+          log.status = "diverged";
+          log.stepsDone = step - 1;
+          std::cerr << "\nerror: training diverged at step " << step << " (loss = "
+                    << batchLoss[r] << "); metrics so far are in " << log.dir.string() << "\n";
+        }
+        alive += log.running();
+      }
+      if (alive == 0) {
         status = "diverged";
         stepsDone = step - 1;
-        std::cerr << "\nerror: training diverged at step " << step << " (loss = " << batchLoss
-                  << "); metrics so far are in " << opts.outDir << "\n";
         return 3;
       }
       const T tlr = T(lr), twd = T(wd), tmom = T(momentum);
@@ -871,19 +1181,25 @@ template <typename T> struct Run {
       trainSeconds += dt;
       stepSeconds.push_back(dt);
       stepsDone = step;
+      for (Log &log : logs)
+        if (log.running())
+          log.stepsDone = step;
       currentLr = lr;
       if ((every > 0 && step % every == 0) || step == steps)
         observe(step, batchLoss, start);
       if (tty && secondsSince(lastPrint) > 0.2) {
         lastPrint = Clock::now();
         std::fprintf(stderr, "\r  step %lld/%lld  batch loss %.4g   ", (long long)step,
-                     (long long)steps, batchLoss);
+                     (long long)steps, double(batchLoss[0]));
       }
     }
     if (tty)
       std::fprintf(stderr, "\r%60s\r", "");
     if (status == "running")
       status = "completed";
+    for (Log &log : logs)
+      if (log.running())
+        log.status = "completed";
     return interrupted ? 130 : 0;
   }
 };
@@ -903,35 +1219,35 @@ int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc
       std::cout << helpText(desc, argv[0]);
       return 0;
     }
+    if (desc.contains("ensemble")) {
+      const json &ens = desc.at("ensemble");
+      size_t k = ens.at("flag_index");
+      if (flags.given.at(k))
+        throw Error{"--" + ens.at("flag").get<std::string>() + " is the ensemble variable: this "
+                    "executable runs " + ens.at("flag").get<std::string>() + " = " +
+                    std::to_string(ens.at("from").get<int64_t>()) + ".." +
+                    std::to_string(ens.at("from").get<int64_t>() + ens.at("count").get<int64_t>()) +
+                    " (end excluded) as one batched program"};
+    }
     if (opts.threads > 0)
       omp_set_num_threads(opts.threads);
     run.emplace(desc, entries, opts, flags);
     Run<T> &r = *run;
-    r.hyper.assign(std::max<size_t>(desc.at("hyper").size(), 1), 0.0);
-    std::vector<double> flagBuf = flags.values;
-    if (flagBuf.empty())
-      flagBuf.push_back(0);
-    entries.call("lm_hyper", {flagBuf.data(), r.hyper.data()});
-    for (const json &g : desc.at("groups"))
-      r.params[g.at("name")] = initGroup<T>(g, r.hyper);
-    r.data = makeDataset<T>(desc, r.hyper, entries, r.params);
+    r.setup(flags.values);
     if (opts.checkGrad)
       return r.checkGradient();
 
-    std::error_code ec;
-    fs::create_directories(opts.outDir, ec);
-    r.csv.open(fs::path(opts.outDir) / "metrics.csv");
-    if (ec || !r.csv)
-      throw Error{"cannot write to output directory '" + opts.outDir + "'"};
+    r.openOutputs();
     std::signal(SIGINT, [](int) { interrupted = true; });
     std::signal(SIGTERM, [](int) { interrupted = true; });
     int rc = r.train();
     r.writeRunJson(secondsSince(start));
     if (!opts.quiet) {
       std::cout << desc.at("experiment").get<std::string>() << ": " << r.status << ", "
-                << r.stepsDone << " steps in " << fmt(secondsSince(start)) << " s ("
-                << fmt(r.trainSeconds) << " s training, " << fmt(r.observeSeconds)
-                << " s observing)\n";
+                << r.stepsDone << " steps"
+                << (r.ensemble ? " x " + std::to_string(r.R) + " replicas" : "") << " in "
+                << fmt(secondsSince(start)) << " s (" << fmt(r.trainSeconds) << " s training, "
+                << fmt(r.observeSeconds) << " s observing)\n";
       json cost = r.costReport();
       if (cost.contains("median_step_s") && cost.at("flops_per_step").is_number() &&
           std::isfinite(cost.at("flops_per_step").get<double>()))
@@ -942,12 +1258,28 @@ int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc
                   << fmt(100 * cost.at("observe_fraction").get<double>(), 3) << " % of the time\n";
       for (const json &item : desc.at("observe").at("items")) {
         std::string name = item.at("name");
-        if (!r.firstRow.contains(name))
+        // Across replicas: the mean, and the standard deviation.
+        double a = 0, z = 0, zz = 0;
+        int64_t m = 0;
+        for (const Log &log : r.logs) {
+          if (!log.firstRow.contains(name) || !log.lastRow.contains(name))
+            continue;
+          a += log.firstRow[name].get<double>();
+          double v = log.lastRow[name].get<double>();
+          z += v;
+          zz += v * v;
+          ++m;
+        }
+        if (!m)
           continue;
-        double a = r.firstRow[name], b = r.lastRow[name];
-        std::cout << "  " << name << ": " << fmt(a) << " -> " << fmt(b);
-        if (b != 0 && a / b > 1)
-          std::cout << "  (" << fmt(a / b) << "x lower)";
+        a /= double(m);
+        z /= double(m);
+        std::cout << "  " << name << ": " << fmt(a) << " -> " << fmt(z);
+        if (m > 1)
+          std::cout << " +- " << fmt(std::sqrt(std::max(0.0, zz / double(m) - z * z)), 3)
+                    << " (mean +- sd over " << m << " replicas)";
+        if (z != 0 && a / z > 1)
+          std::cout << "  (" << fmt(a / z) << "x lower)";
         std::cout << "\n";
       }
     }
@@ -955,16 +1287,20 @@ int runTyped(const json &desc, const lm_entry_fn *table, int64_t count, int argc
     if (!opts.quiet)
       std::cout << "results: " << (fs::path(opts.outDir) / "metrics.csv").string() << ", "
                 << (fs::path(opts.outDir) / "run.json").string()
-                << (desc.value("expect", json::array()).empty() ? "" : ", summary.json") << "\n";
+                << (desc.value("expect", json::array()).empty() ? "" : ", summary.json")
+                << (r.ensemble ? "; per replica in " +
+                                     (fs::path(opts.outDir) / (desc.at("ensemble").at("flag").get<std::string>() + "=*")).string()
+                               : "")
+                << "\n";
     return rc;
   } catch (const Error &e) {
     std::cerr << "error: " << e.message << "\n";
-    if (run && run->csv.is_open())
+    if (run)
       run->writeRunJson(secondsSince(start));
     return e.code;
   } catch (const std::exception &e) {
     std::cerr << "error: " << e.what() << "\n";
-    if (run && run->csv.is_open())
+    if (run)
       run->writeRunJson(secondsSince(start));
     return 2;
   }

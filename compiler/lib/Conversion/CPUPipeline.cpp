@@ -56,6 +56,9 @@ LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to, bool re
         pm.addPass(mlir::createCSEPass());
       }
     }
+    // Ensembles: batch the marked entries over the replica dimension, then
+    // differentiate the batched program.
+    pm.addPass(createLMReplicate());
     pm.addPass(createLMAutodiff());
   }
   if (from < Stage::Linalg && to >= Stage::Linalg &&

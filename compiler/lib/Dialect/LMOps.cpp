@@ -649,9 +649,12 @@ LogicalResult ValueAndGradOp::verifySymbolUses(SymbolTableCollection &symbols) {
   FunctionType type = fn.getFunctionType();
   if (type.getInputs() != getOperands().getTypes())
     return emitOpError("operand types do not match '") << getCallee() << "'";
+  // A replicated (ensemble) loss is one value per replica; its gradient is
+  // that of the sum, which is each replica's own gradient.
   if (type.getNumResults() != 1 || !isa<RankedTensorType>(type.getResult(0)) ||
-      cast<RankedTensorType>(type.getResult(0)).getRank() != 0)
-    return emitOpError("'") << getCallee() << "' must return one 0-d tensor";
+      cast<RankedTensorType>(type.getResult(0)).getRank() > 1)
+    return emitOpError("'") << getCallee()
+                            << "' must return one 0-d tensor (or one value per replica)";
   int64_t n = getNumWrt();
   if (n < 0 || n > (int64_t)getOperands().size())
     return emitOpError("num_wrt is out of range");

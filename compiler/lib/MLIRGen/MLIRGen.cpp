@@ -451,6 +451,7 @@ private:
   Value makeTask(const std::string &name, const std::vector<Arg> &args,
                  Scope &scope, Loc loc);
   bool emitTrain(const TrainBlock &t);
+  bool setupEnsemble(const Setting &s);
   bool emitObserve(const ObserveBlock &o);
   std::optional<llvm::json::Value> expectTree(const Expr *e);
   /// Every metrics.csv column an observation records (for `expect`).
@@ -491,6 +492,12 @@ private:
   int callDepth = 0;
   int instDepth = 0;
   int seedFlag = -1;
+  /// `ensemble <flag> in lo..lo+count`: the flag's index (-1: no ensemble).
+  struct Ensemble {
+    int flag = -1;
+    int64_t from = 0, count = 0;
+    Loc loc;
+  } ensemble;
   std::vector<std::string> entries;
   llvm::json::Object desc;
   Group *trained = nullptr;
@@ -2623,6 +2630,46 @@ Value Generator::instantiateGroup(const std::string &name, const Expr *value, Lo
   return v;
 }
 
+/// `ensemble seed in 0..K`: K replicas trained as one batched program, the
+/// run-time int flag taking the values lo..hi-1 (see --lm-replicate).
+bool Generator::setupEnsemble(const Setting &s) {
+  if (ensemble.flag >= 0) {
+    diag.error(s.loc, "only one `ensemble` per train block");
+    return false;
+  }
+  auto it = llvm::find_if(flags, [&](const Flag &f) { return f.name == s.name; });
+  if (it == flags.end() || it->type != "int") {
+    diag.error(s.loc, "`ensemble " + s.name + " in ...` needs an int hyperparameter named '" +
+                          s.name + "' in the experiment's signature",
+               "declare it, e.g. `experiment e(seed: int = 0, ...)`, and write "
+               "`ensemble seed in 0..8`");
+    return false;
+  }
+  auto *range = dyn_cast<RangeExpr>(s.value.get());
+  if (!range) {
+    diag.error(s.value->getLoc(), "an ensemble ranges over integers `lo..hi` (hi excluded)",
+               "e.g. `ensemble " + s.name + " in 0..16`");
+    return false;
+  }
+  Value lo = eval(range->lo.get(), expScope), hi = eval(range->hi.get(), expScope);
+  if (lo.isError() || hi.isError())
+    return false;
+  std::optional<int64_t> a = staticInt(lo, range->lo->getLoc(), "the ensemble's first value");
+  std::optional<int64_t> z = staticInt(hi, range->hi->getLoc(), "the ensemble's end");
+  if (!a || !z)
+    return false;
+  if (*z - *a < 1 || *z - *a > 4096) {
+    diag.error(s.value->getLoc(), "an ensemble needs 1..4096 replicas, not " +
+                                      llvm::Twine(*z - *a));
+    return false;
+  }
+  ensemble.flag = int(it - flags.begin());
+  ensemble.from = *a;
+  ensemble.count = *z - *a;
+  ensemble.loc = s.loc;
+  return true;
+}
+
 bool Generator::emitTrain(const TrainBlock &t) {
   Value m = eval(std::make_unique<NameExpr>(t.modelLoc, t.model).get(), expScope);
   if (m.isError())
@@ -2661,8 +2708,9 @@ bool Generator::emitTrain(const TrainBlock &t) {
   Loc lossLoc = t.loc;
   for (const Setting &s : t.settings) {
     if (s.isEnsemble) {
-      diag.error(s.loc, "`ensemble` is not supported yet");
-      return false;
+      if (!setupEnsemble(s))
+        return false;
+      continue;
     }
     Value v = eval(s.value.get(), expScope);
     if (s.name == "loss" && isa<NameExpr>(s.value.get())) {
@@ -3186,6 +3234,28 @@ std::optional<GeneratedExperiment> Generator::run(const GenOptions &opts) {
   if (!setupFlags(*exp, opts) || !elaborateExperiment(*exp))
     return std::nullopt;
   emitHyper();
+  if (ensemble.flag >= 0) {
+    const Flag &f = flags[ensemble.flag];
+    if (f.compileTime) {
+      diag.error(ensemble.loc, "the ensemble varies '" + f.name +
+                                   "', but '" + f.name + "' fixes shapes or other compile-time "
+                                   "values of this experiment",
+                 "an ensemble can vary a run-time flag such as a seed");
+      return std::nullopt;
+    }
+    // The training and observation entries run all replicas at once.
+    llvm::StringSet<> replicated{"lm_train_step"};
+    if (auto *obs = desc.getObject("observe"))
+      for (const llvm::json::Value &item : *obs->getArray("items"))
+        replicated.insert(*item.getAsObject()->getString("entry"));
+    for (auto fn : module.getOps<mlir::func::FuncOp>())
+      if (fn->hasAttr("lm.entry") && replicated.count(fn.getSymName()))
+        fn->setAttr("lm.replicas", b.getI64IntegerAttr(ensemble.count));
+    desc["ensemble"] = llvm::json::Object{{"flag", f.name},
+                                          {"flag_index", ensemble.flag},
+                                          {"from", ensemble.from},
+                                          {"count", ensemble.count}};
+  }
   // Entry points in a fixed order: training, observations, then the rest.
   for (auto fn : module.getOps<mlir::func::FuncOp>())
     if (fn->hasAttr("lm.entry") && !llvm::is_contained(entries, fn.getSymName().str()))

@@ -36,6 +36,7 @@ struct Error {
 struct FlagValues {
   std::vector<double> values;
   std::vector<std::string> names;
+  std::vector<bool> given; // set on the command line
   json asJson(const json &desc) const;
 };
 

@@ -345,8 +345,9 @@ def LM_ValueAndGradOp : LM_Op<"value_and_grad",
     [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "calls a function and returns its value and gradient";
   let description = [{
-    Calls `callee` (which returns one 0-d tensor) and also returns its
-    gradient with respect to the first `num_wrt` operands. `--lm-autodiff`
+    Calls `callee` (which returns one 0-d tensor, or a 1-d tensor of
+    per-replica losses in an ensemble, differentiated as their sum) and also
+    returns its gradient with respect to the first `num_wrt` operands. `--lm-autodiff`
     generates the gradient function and replaces this op with a call to it.
 
     ```mlir

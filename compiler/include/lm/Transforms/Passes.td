@@ -42,6 +42,24 @@ def LMFactorGathers : Pass<"lm-factor-gathers", "::mlir::ModuleOp"> {
   }];
 }
 
+def LMReplicate : Pass<"lm-replicate", "::mlir::ModuleOp"> {
+  let summary = "Batches functions over a leading replica dimension (vmap), for ensembles";
+  let description = [{
+    Every function with `lm.replicas = R : i64` is rewritten in place so
+    that each argument and result gets a leading dimension of extent R and
+    replica r of the results is the original function applied to replica r
+    of the arguments (JAX's `vmap`). Ops whose operands depend on an
+    argument get their batched form (an extra einsum letter, shifted axes,
+    `batch_dims` on gather and mse, per-replica accuracy); values that do
+    not (constants) stay unbatched and are broadcast where a batched op
+    needs them. Callees (`func.call`, `lm.value_and_grad`) are batched into
+    new functions `<name>_x<R>`. Run before `--lm-autodiff`: the gradient of
+    the summed per-replica losses is the per-replica gradient.
+  }];
+  let dependentDialects = ["::lm::LMDialect", "::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def ConvertLMToLinalg : Pass<"convert-lm-to-linalg", "::mlir::ModuleOp"> {
   let summary = "Lowers lm ops to linalg, tensor, arith and math";
   let description = [{
