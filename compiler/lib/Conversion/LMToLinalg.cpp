@@ -167,8 +167,10 @@ FailureOr<Value> asBatchMatmul(OpBuilder &b, Location loc, EinsumOp op, ValueRan
   int64_t nb = product(batch), nm = product(m), nn = product(n), nk = product(k);
   // Many tiny products (attention over a few tokens: 1 x 32 x 3 per head
   // and example) are faster as one loop nest over the operands as they lie
-  // than as transposed copies feeding a GEMM call per batch.
-  if (nb > 1 && nm * nn * nk < kMinMatmulWork)
+  // than as transposed copies feeding a GEMM call per batch. The choice
+  // depends on the per-batch product only, so a replicated (ensemble)
+  // program sums in the same order as a single run.
+  if (nm * nn * nk < kMinMatmulWork)
     return failure();
   // An operand already laid out as [batch, K, M] (A) or [batch, N, K] (B) is
   // used as it is, through batch_matmul_transpose_a/b (the GEMM kernel takes

@@ -8,31 +8,31 @@
 
 // x W^T: W is already [N, K], so it is used in place (transpose_b), not copied.
 // CHECK-LABEL: func @matmul_t
-func.func @matmul_t(%x: tensor<8x4xf32>, %w: tensor<3x4xf32>) -> tensor<8x3xf32> {
+func.func @matmul_t(%x: tensor<64x32xf32>, %w: tensor<16x32xf32>) -> tensor<64x16xf32> {
   // CHECK-NOT: linalg.transpose
-  // CHECK-DAG: %[[A:.*]] = tensor.expand_shape %{{.*}} output_shape [1, 8, 4]
-  // CHECK-DAG: %[[B:.*]] = tensor.expand_shape %{{.*}} output_shape [1, 3, 4]
-  // CHECK: linalg.batch_matmul_transpose_b ins(%[[A]], %[[B]] : tensor<1x8x4xf32>, tensor<1x3x4xf32>) outs(%{{.*}} : tensor<1x8x3xf32>)
-  %0 = lm.einsum "bk,nk->bn" %x, %w : (tensor<8x4xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
-  return %0 : tensor<8x3xf32>
+  // CHECK-DAG: %[[A:.*]] = tensor.expand_shape %{{.*}} output_shape [1, 64, 32]
+  // CHECK-DAG: %[[B:.*]] = tensor.expand_shape %{{.*}} output_shape [1, 16, 32]
+  // CHECK: linalg.batch_matmul_transpose_b ins(%[[A]], %[[B]] : tensor<1x64x32xf32>, tensor<1x16x32xf32>) outs(%{{.*}} : tensor<1x64x16xf32>)
+  %0 = lm.einsum "bk,nk->bn" %x, %w : (tensor<64x32xf32>, tensor<16x32xf32>) -> tensor<64x16xf32>
+  return %0 : tensor<64x16xf32>
 }
 
 // g^T x (a weight gradient): g is [K, M], used in place (transpose_a).
 // CHECK-LABEL: func @matmul_ta
-func.func @matmul_ta(%g: tensor<8x3xf32>, %x: tensor<8x4xf32>) -> tensor<3x4xf32> {
+func.func @matmul_ta(%g: tensor<64x16xf32>, %x: tensor<64x32xf32>) -> tensor<16x32xf32> {
   // CHECK-NOT: linalg.transpose
-  // CHECK: linalg.batch_matmul_transpose_a ins(%{{.*}}, %{{.*}} : tensor<1x8x3xf32>, tensor<1x8x4xf32>) outs(%{{.*}} : tensor<1x3x4xf32>)
-  %0 = lm.einsum "bn,bk->nk" %g, %x : (tensor<8x3xf32>, tensor<8x4xf32>) -> tensor<3x4xf32>
-  return %0 : tensor<3x4xf32>
+  // CHECK: linalg.batch_matmul_transpose_a ins(%{{.*}}, %{{.*}} : tensor<1x64x16xf32>, tensor<1x64x32xf32>) outs(%{{.*}} : tensor<1x16x32xf32>)
+  %0 = lm.einsum "bn,bk->nk" %g, %x : (tensor<64x16xf32>, tensor<64x32xf32>) -> tensor<16x32xf32>
+  return %0 : tensor<16x32xf32>
 }
 
 // Both operands in the other order: one is transposed for real.
 // CHECK-LABEL: func @matmul_both
-func.func @matmul_both(%a: tensor<4x8xf32>, %b: tensor<3x4xf32>) -> tensor<8x3xf32> {
-  // CHECK: linalg.transpose ins(%arg1 : tensor<3x4xf32>) outs(%{{.*}} : tensor<4x3xf32>) permutation = [1, 0]
+func.func @matmul_both(%a: tensor<32x64xf32>, %b: tensor<16x32xf32>) -> tensor<64x16xf32> {
+  // CHECK: linalg.transpose ins(%arg1 : tensor<16x32xf32>) outs(%{{.*}} : tensor<32x16xf32>) permutation = [1, 0]
   // CHECK: linalg.batch_matmul_transpose_a
-  %0 = lm.einsum "km,nk->mn" %a, %b : (tensor<4x8xf32>, tensor<3x4xf32>) -> tensor<8x3xf32>
-  return %0 : tensor<8x3xf32>
+  %0 = lm.einsum "km,nk->mn" %a, %b : (tensor<32x64xf32>, tensor<16x32xf32>) -> tensor<64x16xf32>
+  return %0 : tensor<64x16xf32>
 }
 
 // Heads are a batch letter; the result's letter order is restored.
