@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <omp.h>
 #include <tuple>
 
 namespace {
@@ -141,17 +142,13 @@ GemmProfile &profile() {
   return p;
 }
 
+/// The products one after another: tiny ones as a plain loop, small ones
+/// on one thread, large ones split by Eigen across the threads.
 template <typename T>
-void batchMatmul(intptr_t a, intptr_t aOff, intptr_t as0, intptr_t as1, intptr_t as2,
-                 intptr_t b, intptr_t bOff, intptr_t bs0, intptr_t bs1, intptr_t bs2,
-                 intptr_t c, intptr_t cOff, intptr_t cs0, intptr_t cs1, intptr_t cs2,
-                 intptr_t batch, intptr_t m, intptr_t n, intptr_t k, intptr_t accumulate) {
-  GemmProfile &prof = profile();
-  auto start = prof.enabled ? std::chrono::steady_clock::now()
-                            : std::chrono::steady_clock::time_point();
-  const T *pa = reinterpret_cast<const T *>(a) + aOff;
-  const T *pb = reinterpret_cast<const T *>(b) + bOff;
-  T *pc = reinterpret_cast<T *>(c) + cOff;
+void serialBatch(const T *pa, intptr_t as0, intptr_t as1, intptr_t as2, const T *pb,
+                 intptr_t bs0, intptr_t bs1, intptr_t bs2, T *pc, intptr_t cs0, intptr_t cs1,
+                 intptr_t cs2, intptr_t batch, intptr_t m, intptr_t n, intptr_t k,
+                 bool accumulate) {
   const bool tiny = m * n * k < 2048;
   for (intptr_t i = 0; i < batch; ++i) {
     const T *ai = pa + i * as0, *bi = pb + i * bs0;
@@ -175,11 +172,40 @@ void batchMatmul(intptr_t a, intptr_t aOff, intptr_t as0, intptr_t as1, intptr_t
     if (m * n * k < (1 << 20) && Eigen::nbThreads() > 1) {
       int threads = Eigen::nbThreads();
       Eigen::setNbThreads(1);
-      gemmAny<T>(ai, as1, as2, bi, bs1, bs2, ci, cs1, cs2, m, n, k, accumulate != 0);
+      gemmAny<T>(ai, as1, as2, bi, bs1, bs2, ci, cs1, cs2, m, n, k, accumulate);
       Eigen::setNbThreads(threads);
       continue;
     }
-    gemmAny<T>(ai, as1, as2, bi, bs1, bs2, ci, cs1, cs2, m, n, k, accumulate != 0);
+    gemmAny<T>(ai, as1, as2, bi, bs1, bs2, ci, cs1, cs2, m, n, k, accumulate);
+  }
+}
+
+template <typename T>
+void batchMatmul(intptr_t a, intptr_t aOff, intptr_t as0, intptr_t as1, intptr_t as2,
+                 intptr_t b, intptr_t bOff, intptr_t bs0, intptr_t bs1, intptr_t bs2,
+                 intptr_t c, intptr_t cOff, intptr_t cs0, intptr_t cs1, intptr_t cs2,
+                 intptr_t batch, intptr_t m, intptr_t n, intptr_t k, intptr_t accumulate) {
+  GemmProfile &prof = profile();
+  auto start = prof.enabled ? std::chrono::steady_clock::now()
+                            : std::chrono::steady_clock::time_point();
+  const T *pa = reinterpret_cast<const T *>(a) + aOff;
+  const T *pb = reinterpret_cast<const T *>(b) + bOff;
+  T *pc = reinterpret_cast<T *>(c) + cOff;
+  const bool tiny = m * n * k < 2048;
+  // Many products that divide evenly among the threads (heads, ensemble
+  // replicas): one whole product per thread at a time, each single-threaded
+  // (Eigen does not nest inside a parallel region), instead of splitting
+  // every product across all threads and synchronizing after each.
+  const int threads = omp_get_max_threads();
+  if (!tiny && threads > 1 && batch > 1 && !omp_in_parallel() &&
+      (batch % threads == 0 || batch >= 4 * threads)) {
+#pragma omp parallel for schedule(static)
+    for (intptr_t i = 0; i < batch; ++i)
+      gemmAny<T>(pa + i * as0, as1, as2, pb + i * bs0, bs1, bs2, pc + i * cs0, cs1, cs2, m, n, k,
+                 accumulate != 0);
+  } else {
+    serialBatch(pa, as0, as1, as2, pb, bs0, bs1, bs2, pc, cs0, cs1, cs2, batch, m, n, k,
+                accumulate != 0);
   }
   if (prof.enabled) {
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <deque>
+#include <exception>
 #include <numeric>
 #include <iostream>
 #include <limits>
@@ -558,17 +559,29 @@ template <typename T> struct Run {
     hyper = logs[0].hyper;
     checkSharedSettings();
     const std::string trained = desc.at("train").at("group");
+    // Replicas are independent (counter-based streams keyed by their own
+    // seeds): build them on all threads.
+    std::vector<std::map<std::string, std::vector<T>>> groups(R);
+    replicaData.resize(R);
+    std::exception_ptr failure;
+#pragma omp parallel for schedule(dynamic) if (R > 1)
     for (int64_t r = 0; r < R; ++r) {
-      std::map<std::string, std::vector<T>> groups;
-      for (const json &g : desc.at("groups"))
-        groups[g.at("name")] = initGroup<T>(g, logs[r].hyper);
-      replicaData.push_back(makeDataset<T>(desc, logs[r].hyper, entries, groups));
-      if (r == 0) {
-        params = groups;
-      } else {
-        std::vector<T> &p = groups.at(trained);
-        params.at(trained).insert(params.at(trained).end(), p.begin(), p.end());
+      try {
+        for (const json &g : desc.at("groups"))
+          groups[r][g.at("name")] = initGroup<T>(g, logs[r].hyper);
+        replicaData[r] = makeDataset<T>(desc, logs[r].hyper, entries, groups[r]);
+      } catch (...) {
+#pragma omp critical
+        if (!failure)
+          failure = std::current_exception();
       }
+    }
+    if (failure)
+      std::rethrow_exception(failure);
+    params = groups[0];
+    for (int64_t r = 1; r < R; ++r) {
+      std::vector<T> &p = groups[r].at(trained);
+      params.at(trained).insert(params.at(trained).end(), p.begin(), p.end());
     }
     if (R == 1) {
       data = std::move(replicaData[0]);
@@ -578,6 +591,7 @@ template <typename T> struct Run {
     auto stack = [&](Split<T> Dataset<T>::*which) {
       const Split<T> &first = replicaData[0].*which;
       Split<T> s = first.shaped(first.n * R);
+#pragma omp parallel for schedule(static)
       for (int64_t r = 0; r < R; ++r)
         for (int64_t i = 0; i < first.n; ++i)
           (replicaData[r].*which).copyExample(i, s, r * first.n + i);
@@ -725,20 +739,20 @@ template <typename T> struct Run {
       alive += log.running();
     cells.push_back(std::to_string(alive));
     for (const std::string &c : ensembleColumns()) {
-      double sum = 0, sq = 0;
-      int64_t n = 0;
-      for (const Log &log : logs) {
-        if (!log.running() || !log.lastRow.contains(c) || !log.lastRow[c].is_number())
-          continue;
-        double v = log.lastRow[c].get<double>();
-        if (std::isnan(v))
-          continue;
-        sum += v;
-        sq += v * v;
-        ++n;
+      std::vector<double> vs;
+      for (const Log &log : logs)
+        if (log.running() && log.lastRow.contains(c) && log.lastRow[c].is_number() &&
+            !std::isnan(log.lastRow[c].get<double>()))
+          vs.push_back(log.lastRow[c].get<double>());
+      double n = double(vs.size()), mean = NAN, var = NAN;
+      if (!vs.empty())
+        mean = std::accumulate(vs.begin(), vs.end(), 0.0) / n;
+      if (vs.size() > 1) {
+        var = 0;
+        for (double v : vs)
+          var += (v - mean) * (v - mean);
+        var /= n;
       }
-      double mean = n ? sum / double(n) : NAN;
-      double var = n > 1 ? std::max(0.0, sq / double(n) - mean * mean) : NAN;
       cells.push_back(fmt(mean, 9));
       cells.push_back(fmt(var, 9));
     }
@@ -1100,9 +1114,11 @@ template <typename T> struct Run {
               std::swap(order[r][i], order[r][std::min(j, i)]);
             }
         }
-        for (int64_t r = 0; r < R; ++r)
-          for (int64_t i = 0; i < b; ++i)
-            s.copyExample(r * n + order[r][k * b + i], batch, r * b + i);
+        // Gathering R x b rows from R datasets is memory-bound (an
+        // ensemble's data does not fit in cache): on all threads.
+#pragma omp parallel for schedule(static) if (R * b * (s.xSize + s.ySize) >= (1 << 16))
+        for (int64_t j = 0; j < R * b; ++j)
+          s.copyExample((j / b) * n + order[j / b][k * b + j % b], batch, j);
         x = batch.xData();
         y = batch.yData();
       }
@@ -1147,7 +1163,9 @@ template <typename T> struct Run {
         const double c1 = 1 - std::pow(beta1, double(step)), c2 = 1 - std::pow(beta2, double(step));
         const T b1 = T(beta1), b2 = T(beta2);
         const bool decoupled = kind == "adamw";
-        for (size_t i = 0; i < p.size(); ++i) {
+        const int64_t np = int64_t(p.size());
+#pragma omp parallel for schedule(static) if (np >= (1 << 17))
+        for (int64_t i = 0; i < np; ++i) {
           T g = decoupled ? grad[i] : grad[i] + twd * p[i];
           if (decoupled)
             p[i] -= tlr * twd * p[i];
@@ -1159,20 +1177,26 @@ template <typename T> struct Run {
       }
       // SGD with momentum (PyTorch's convention), optional Nesterov and
       // L2 weight decay. One branch-free loop per case, so each vectorizes.
-      const size_t np = p.size();
+      // Elementwise, so splitting it across threads changes no bits; worth
+      // it for large parameter vectors (ensembles).
+      const int64_t np = int64_t(p.size());
+      const bool wide = np >= (1 << 17);
       T *pp = p.data(), *vp = velocity.data();
       const T *gp = grad.data();
       if (!adam && (plainGd || momentum == 0)) {
-        for (size_t i = 0; i < np; ++i)
+#pragma omp parallel for simd schedule(static) if (wide)
+        for (int64_t i = 0; i < np; ++i)
           pp[i] -= tlr * (gp[i] + twd * pp[i]);
       } else if (!adam && nesterov) {
-        for (size_t i = 0; i < np; ++i) {
+#pragma omp parallel for simd schedule(static) if (wide)
+        for (int64_t i = 0; i < np; ++i) {
           T g = gp[i] + twd * pp[i];
           vp[i] = tmom * vp[i] + g;
           pp[i] -= tlr * (g + tmom * vp[i]);
         }
       } else if (!adam) {
-        for (size_t i = 0; i < np; ++i) {
+#pragma omp parallel for simd schedule(static) if (wide)
+        for (int64_t i = 0; i < np; ++i) {
           vp[i] = tmom * vp[i] + gp[i] + twd * pp[i];
           pp[i] -= tlr * vp[i];
         }

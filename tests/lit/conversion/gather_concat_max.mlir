@@ -53,3 +53,31 @@ func.func @scatter(%u: tensor<8x3x4xf32>, %i: tensor<8x3xi32>) -> tensor<6x4xf32
   %0 = lm.scatter_add %u, %i {axis = 0} : (tensor<8x3x4xf32>, tensor<8x3xi32>) -> tensor<6x4xf32>
   return %0 : tensor<6x4xf32>
 }
+
+// Batched (per-replica) forms: the gather reads each replica's indices;
+// scatter_add splits its flat index position into (replica, index); mse
+// keeps the replica dimension parallel.
+// CHECK-LABEL: func @batched_gather
+func.func @batched_gather(%t: tensor<2x6x4xf32>, %i: tensor<2x8xi32>) -> tensor<2x8x4xf32> {
+  // CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}], iterator_types = ["parallel", "parallel", "parallel"]} ins(%{{.*}} : tensor<2x8xi32>)
+  // CHECK: %[[R:.*]] = linalg.index 0 : index
+  // CHECK: tensor.extract %{{.*}}[%[[R]], %{{.*}}, %{{.*}}] : tensor<2x6x4xf32>
+  %0 = lm.gather %t, %i {axis = 1, batch_dims = 1} : (tensor<2x6x4xf32>, tensor<2x8xi32>) -> tensor<2x8x4xf32>
+  return %0 : tensor<2x8x4xf32>
+}
+// CHECK-LABEL: func @batched_scatter
+func.func @batched_scatter(%u: tensor<2x8x4xf32>, %i: tensor<2x8xi32>) -> tensor<2x6x4xf32> {
+  // CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step
+  // CHECK: %[[R:.*]] = arith.divui %[[J]], %{{.*}} : index
+  // CHECK: %[[I:.*]] = arith.remui %[[J]], %{{.*}} : index
+  // CHECK: tensor.extract_slice %{{.*}}[%[[R]], 0, %[[I]], 0] [1, 1, 1, 4]
+  %0 = lm.scatter_add %u, %i {axis = 1, batch_dims = 1} : (tensor<2x8x4xf32>, tensor<2x8xi32>) -> tensor<2x6x4xf32>
+  return %0 : tensor<2x6x4xf32>
+}
+// CHECK-LABEL: func @batched_mse
+func.func @batched_mse(%p: tensor<2x8xf32>, %y: tensor<2x8xf32>) -> tensor<2xf32> {
+  // CHECK: iterator_types = ["parallel", "reduction"]
+  // CHECK: arith.constant 1.250000e-01 : f32
+  %0 = lm.mse %p, %y {batch_dims = 1} : tensor<2x8xf32> -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}

@@ -46,3 +46,27 @@ func.func @scatter_shape(%u: tensor<8x5xf32>, %i: tensor<8xi32>) -> tensor<6x4xf
   %0 = lm.scatter_add %u, %i {axis = 0} : (tensor<8x5xf32>, tensor<8xi32>) -> tensor<6x4xf32>
   return %0 : tensor<6x4xf32>
 }
+
+// -----
+
+func.func @gather_batch_dims(%t: tensor<2x6x4xf32>, %i: tensor<3x8xi32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{the first 1 (batch) dimensions of the table and the indices must agree}}
+  %0 = lm.gather %t, %i {axis = 1, batch_dims = 1} : (tensor<2x6x4xf32>, tensor<3x8xi32>) -> tensor<2x8x4xf32>
+  return %0 : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @gather_batch_past_axis(%t: tensor<2x6x4xf32>, %i: tensor<2x8xi32>) -> tensor<8x6x4xf32> {
+  // expected-error @+1 {{batch_dims 1 must be in 0..min(axis, rank of the indices)}}
+  %0 = lm.gather %t, %i {axis = 0, batch_dims = 1} : (tensor<2x6x4xf32>, tensor<2x8xi32>) -> tensor<8x6x4xf32>
+  return %0 : tensor<8x6x4xf32>
+}
+
+// -----
+
+func.func @mse_batch(%p: tensor<2x8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{result must have the prediction's first 1 dimensions}}
+  %0 = lm.mse %p, %p {batch_dims = 1} : tensor<2x8xf32> -> tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
