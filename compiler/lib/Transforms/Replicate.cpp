@@ -160,21 +160,22 @@ private:
     return out;
   }
 
-  /// Creates `op`'s batched form from batched (or deliberately unbatched)
-  /// operands, with `attrs` and the results' types given a replica dimension.
-  Operation *emit(OpBuilder &b, Operation &op, ValueRange operands, NamedAttrList attrs,
-                  Operation *newOp = nullptr) {
-    if (!newOp) {
-      OperationState st(op.getLoc(), op.getName());
-      st.addOperands(operands);
-      for (Type t : op.getResultTypes())
-        st.addTypes(withReplicas(t, r));
-      st.addAttributes(attrs);
-      newOp = b.create(st);
-    }
+  /// Marks the results of a batched op as batched.
+  Operation *record(Operation *newOp) {
     for (Value v : newOp->getResults())
       batched.insert(v);
     return newOp;
+  }
+
+  /// Creates `op`'s batched form from batched (or deliberately unbatched)
+  /// operands, with `attrs` and the results' types given a replica dimension.
+  Operation *emit(OpBuilder &b, Operation &op, ValueRange operands, NamedAttrList attrs) {
+    OperationState st(op.getLoc(), op.getName());
+    st.addOperands(operands);
+    for (Type t : op.getResultTypes())
+      st.addTypes(withReplicas(t, r));
+    st.addAttributes(attrs);
+    return record(b.create(st));
   }
 
   LogicalResult rewrite(OpBuilder &b, Operation &op, IRMapping &map) {
@@ -304,19 +305,10 @@ private:
         return failure();
       attrs.set("callee", FlatSymbolRefAttr::get((*fn).getSymNameAttr()));
       result = emit(b, op, *lifted, attrs);
-    } else if (auto s = dyn_cast<tensor::ExtractSliceOp>(op)) {
-      if (!s.getOffsets().empty() || !s.getSizes().empty() || !s.getStrides().empty())
-        return op.emitError("cannot replicate a slice with dynamic offsets or sizes");
-      SmallVector<int64_t> off{0}, size{r}, stride{1};
-      llvm::append_range(off, s.getStaticOffsets());
-      llvm::append_range(size, s.getStaticSizes());
-      llvm::append_range(stride, s.getStaticStrides());
-      result = emit(b, op, {},
-                    {}, b.create<tensor::ExtractSliceOp>(
-                            loc, withReplicas(s.getType(), r), ops[0],
-                            ValueRange{}, ValueRange{}, ValueRange{}, b.getDenseI64ArrayAttr(off),
-                            b.getDenseI64ArrayAttr(size), b.getDenseI64ArrayAttr(stride)));
-    } else if (auto s = dyn_cast<tensor::InsertSliceOp>(op)) {
+    } else if (isa<tensor::ExtractSliceOp, tensor::InsertSliceOp>(op)) {
+      // The entry's flat parameter and gradient vectors: [R, P], sliced per
+      // parameter with the whole replica dimension.
+      auto s = cast<OffsetSizeAndStrideOpInterface>(op);
       if (!s.getOffsets().empty() || !s.getSizes().empty() || !s.getStrides().empty())
         return op.emitError("cannot replicate a slice with dynamic offsets or sizes");
       auto lifted = liftAll();
@@ -326,11 +318,16 @@ private:
       llvm::append_range(off, s.getStaticOffsets());
       llvm::append_range(size, s.getStaticSizes());
       llvm::append_range(stride, s.getStaticStrides());
-      result = emit(b, op, {}, {},
-                    b.create<tensor::InsertSliceOp>(
-                        loc, (*lifted)[0], (*lifted)[1], ValueRange{}, ValueRange{}, ValueRange{},
-                        b.getDenseI64ArrayAttr(off), b.getDenseI64ArrayAttr(size),
-                        b.getDenseI64ArrayAttr(stride)));
+      auto offA = b.getDenseI64ArrayAttr(off), sizeA = b.getDenseI64ArrayAttr(size),
+           strideA = b.getDenseI64ArrayAttr(stride);
+      if (auto ex = dyn_cast<tensor::ExtractSliceOp>(op))
+        result = record(b.create<tensor::ExtractSliceOp>(
+            loc, withReplicas(ex.getType(), r), (*lifted)[0], ValueRange{}, ValueRange{},
+            ValueRange{}, offA, sizeA, strideA));
+      else
+        result = record(b.create<tensor::InsertSliceOp>(loc, (*lifted)[0], (*lifted)[1],
+                                                        ValueRange{}, ValueRange{}, ValueRange{},
+                                                        offA, sizeA, strideA));
     } else {
       return op.emitError("cannot replicate '")
              << op.getName() << "' over an ensemble: it has no batching rule";
