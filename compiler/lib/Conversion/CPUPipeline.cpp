@@ -32,7 +32,8 @@ static const char *const kBufferize =
 // on OpenMP threads.
 static const char *const kFastLoops =
     "lm-matmul-to-call,"
-    "func.func(lm-reassociate,convert-linalg-to-parallel-loops,lm-serialize-small-loops),"
+    "func.func(lm-approximate-math,lm-reassociate,convert-linalg-to-parallel-loops,"
+    "lm-serialize-small-loops),"
     "convert-scf-to-openmp,canonicalize,";
 
 // Reference path: every linalg op as plain sequential loops.

@@ -408,7 +408,9 @@ struct SoftmaxPattern : OpConversionPattern<Op> {
                         });
     // The normalizer is accumulated (and its log taken) in f64 even for f32
     // data: in f32, log-softmax of a near-certain class is quantized at
-    // ~1e-7, which late in training (grokking) turns into loss spikes.
+    // ~1e-7, which late in training (grokking) turns into loss spikes. Each
+    // term exp(x - max) <= 1 is computed in the data's type (an f32 exp is
+    // accurate to an ulp of the term itself) and widened for the sum.
     Type acc = rw.getF64Type();
     auto accRed = RankedTensorType::get(red.getShape(), acc);
     auto widen = [&](OpBuilder &b, Location l, Value v) -> Value {
@@ -416,18 +418,20 @@ struct SoftmaxPattern : OpConversionPattern<Op> {
     };
     Value s = alongAxis(rw, loc, type, axis, {x}, {m}, accRed, filled(rw, loc, accRed, 0.0),
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          Value d = widen(b, l, b.create<arith::SubFOp>(l, a[0], a[1]));
-                          return b.create<arith::AddFOp>(l, a[2], b.create<math::ExpOp>(l, d));
+                          Value d = b.create<arith::SubFOp>(l, a[0], a[1]);
+                          return b.create<arith::AddFOp>(
+                              l, a[2], widen(b, l, b.create<math::ExpOp>(l, d)));
                         });
     Type elem = type.getElementType();
     Value r = alongAxis(rw, loc, type, axis, {x}, {m, s}, type, emptyLike(rw, loc, type),
                         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-                          Value shifted = widen(b, l, b.create<arith::SubFOp>(l, a[0], a[1]));
-                          Value v = Log ? b.create<arith::SubFOp>(l, shifted,
+                          Value shifted = b.create<arith::SubFOp>(l, a[0], a[1]);
+                          Value v = Log ? b.create<arith::SubFOp>(l, widen(b, l, shifted),
                                                                   b.create<math::LogOp>(l, a[2]))
                                               .getResult()
-                                        : b.create<arith::DivFOp>(l, b.create<math::ExpOp>(l, shifted),
-                                                                  a[2])
+                                        : b.create<arith::DivFOp>(
+                                                 l, widen(b, l, b.create<math::ExpOp>(l, shifted)),
+                                                 a[2])
                                               .getResult();
                           return elem == acc ? v : b.create<arith::TruncFOp>(l, elem, v).getResult();
                         });

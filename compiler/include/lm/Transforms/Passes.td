@@ -106,6 +106,18 @@ def LMUnshareFills : Pass<"lm-unshare-fills", "::mlir::func::FuncOp"> {
   }];
 }
 
+def LMApproximateMath : Pass<"lm-approximate-math", "::mlir::func::FuncOp"> {
+  let summary = "f32 exp/log/tanh/erf as polynomial approximations (vectorizable)";
+  let description = [{
+    Applies MLIR's math polynomial approximations: f32 transcendental
+    functions become arithmetic that LLVM's loop vectorizer handles, instead
+    of scalar libm calls. Accurate to a few ulp in f32; f64 is untouched.
+    Fast path only.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def LMReassociate : Pass<"lm-reassociate", "::mlir::func::FuncOp"> {
   let summary = "Allows float reassociation and contraction in linalg bodies";
   let description = [{
