@@ -69,6 +69,9 @@ for t in 1 2; do
   $py "$root/bench/torch_ref.py" --threads "$t" | sed 's/"name"/"impl": "torch", "name"/' >>"$out"
 done
 OMP_NUM_THREADS=1 "$work/eigen_gemm" | sed 's/"name"/"impl": "eigen", "name"/' >>"$out"
+# MLIR-generated (transform dialect: tile, vectorize, hoist) GEMM kernels vs
+# Eigen at the same shapes.
+bash "$root/bench/mlir_gemm.sh" "$work/mlir_gemm" | sed 's/"name"/"impl": "mlir", "name"/' >>"$out"
 
 # Ensemble throughput: whole runs (setup, 3000 steps, observations), wall
 # clock, 16 replicas in one process vs 16 processes one after another.
@@ -118,6 +121,12 @@ for name in ["grokking", "teacher_student", "deep_linear"]:
 print("\n| Eigen GEMM, 1 thread | GFLOP/s |\n|---|---|")
 for r in eigen:
     print(f"| {r['m']}x{r['n']}x{r['k']} | {r['gflops']:.1f} |")
+print("\n| GEMM M x N x K, 1 thread | MLIR tile+vectorize GFLOP/s | Eigen GFLOP/s | MLIR / Eigen | tile | max rel. diff |")
+print("|---|---|---|---|---|---|")
+for r in rows:
+    if r["impl"] == "mlir" and not r.get("skipped"):
+        print(f"| {r['m']}x{r['n']}x{r['k']} | {r['gflops']:.1f} | {r['eigen_gflops']:.1f} | "
+              f"{r['gflops'] / r['eigen_gflops']:.2f}x | {r['mr']}x{r['nr']} | {r['max_rel_diff']:.2g} |")
 print("\n| ensemble of 16 teacher-student replicas | threads | one batched run, s | 16 sequential runs, s | throughput ratio | ensemble ms/step (GFLOP/s) | 16 x single ms/step (GFLOP/s) |")
 print("|---|---|---|---|---|---|---|")
 for t in (1, 2):
