@@ -32,21 +32,23 @@ static const char *const kBufferize =
 // on OpenMP threads.
 static const char *const kFastLoops =
     "lm-matmul-to-call,"
-    "func.func(lm-approximate-math,lm-reassociate,convert-linalg-to-parallel-loops,"
-    "lm-serialize-small-loops),"
+    "func.func(scf-forall-to-parallel,lm-approximate-math,lm-reassociate,"
+    "convert-linalg-to-parallel-loops,lm-serialize-small-loops),"
     "convert-scf-to-openmp,canonicalize,";
 
 // Reference path: every linalg op as plain sequential loops.
 static const char *const kReferenceLoops = "func.func(convert-linalg-to-loops),";
 
 static const char *const kToLLVM =
-    "lower-affine,convert-scf-to-cf,"
-    "expand-strided-metadata,lower-affine,finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,"
+    "convert-vector-to-scf{full-unroll=true},lower-affine,convert-scf-to-cf,"
+    "expand-strided-metadata,lower-affine,convert-vector-to-llvm,"
+    "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,"
     "convert-math-to-libm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},"
     "convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize";
 
-LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to, bool reference) {
+LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to, bool reference,
+                                bool mlirMatmul) {
   if (from < Stage::Grad && to >= Stage::Grad) {
     if (!reference) {
       pm.addPass(createLMFactorGathers());
@@ -66,7 +68,10 @@ LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to, bool re
       failed(parsePassPipeline(kLinalgPipeline, pm)))
     return failure();
   std::string llvmPipeline =
-      std::string(kBufferize) + (reference ? kReferenceLoops : kFastLoops) + kToLLVM;
+      std::string(kBufferize) +
+      (reference ? kReferenceLoops
+                 : (mlirMatmul ? "lm-vectorize-matmuls," : "") + std::string(kFastLoops)) +
+      kToLLVM;
   if (from < Stage::LLVM && to >= Stage::LLVM && failed(parsePassPipeline(llvmPipeline, pm)))
     return failure();
   return success();

@@ -66,6 +66,12 @@ cl::opt<bool> referencePath(
     cl::desc("Compile the naive reference path (no gather factoring or slice propagation, "
              "matmuls as plain loops, no threads) that tests compare the fast path with"),
     cl::sub(buildCmd), cl::sub(emitCmd));
+cl::opt<std::string> matmulKernel(
+    "matmul",
+    cl::desc("GEMM kernels of the fast path: eigen (calls of the runtime's Eigen GEMM, "
+             "default) or mlir (MLIR-generated tiled, vectorized loop nests where the "
+             "shape allows, Eigen elsewhere)"),
+    cl::init("eigen"), cl::sub(buildCmd), cl::sub(emitCmd));
 cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level of the generated code (0-3)"),
                            cl::init(3), cl::Prefix, cl::sub(buildCmd), cl::sub(emitCmd));
 cl::opt<std::string> stageName(
@@ -124,7 +130,7 @@ std::string runtimeLibrary(const char *argv0) {
 /// Runs the pipeline from after `from` to after `to` on `module`.
 bool lower(mlir::ModuleOp module, lm::Stage from, lm::Stage to) {
   mlir::PassManager pm(module.getContext(), mlir::ModuleOp::getOperationName());
-  if (failed(lm::buildPipeline(pm, from, to, referencePath))) {
+  if (failed(lm::buildPipeline(pm, from, to, referencePath, matmulKernel == "mlir"))) {
     errs() << "lmc: internal error: cannot build the pass pipeline\n";
     return false;
   }
@@ -377,6 +383,10 @@ int main(int argc, char **argv) {
   }
   if (dtype != "f32" && dtype != "f64") {
     errs() << "lmc: error: --dtype must be f32 or f64, not '" << dtype << "'\n";
+    return 2;
+  }
+  if (matmulKernel != "eigen" && matmulKernel != "mlir") {
+    errs() << "lmc: error: --matmul must be eigen or mlir, not '" << matmulKernel << "'\n";
     return 2;
   }
   auto gen = lm::generateExperiment(*s.program, s.ctx, {experimentName, overrides, dtype});
