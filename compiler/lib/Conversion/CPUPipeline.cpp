@@ -48,7 +48,7 @@ static const char *const kToLLVM =
     "convert-openmp-to-llvm,reconcile-unrealized-casts,canonicalize";
 
 LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to, bool reference,
-                                bool mlirMatmul) {
+                                MatmulKernels matmuls) {
   if (from < Stage::Grad && to >= Stage::Grad) {
     if (!reference) {
       pm.addPass(createLMFactorGathers());
@@ -67,11 +67,11 @@ LogicalResult lm::buildPipeline(OpPassManager &pm, Stage from, Stage to, bool re
   if (from < Stage::Linalg && to >= Stage::Linalg &&
       failed(parsePassPipeline(kLinalgPipeline, pm)))
     return failure();
-  std::string llvmPipeline =
-      std::string(kBufferize) +
-      (reference ? kReferenceLoops
-                 : (mlirMatmul ? "lm-vectorize-matmuls," : "") + std::string(kFastLoops)) +
-      kToLLVM;
+  // Generated GEMM kernels (tiled, vectorized) where the shape allows:
+  // faster than the Eigen call on this machine (bench/RESULTS.md).
+  std::string kernels = matmuls == MatmulKernels::Mlir ? "lm-vectorize-matmuls," : "";
+  std::string llvmPipeline = std::string(kBufferize) +
+                             (reference ? kReferenceLoops : kernels + kFastLoops) + kToLLVM;
   if (from < Stage::LLVM && to >= Stage::LLVM && failed(parsePassPipeline(llvmPipeline, pm)))
     return failure();
   return success();

@@ -41,7 +41,12 @@ std::optional<int64_t> tripCount(Value lb, Value ub, Value step) {
 int64_t workOf(Block &block) {
   int64_t work = 0;
   for (Operation &op : block) {
+    // A vector op does the work of its elements (the generated GEMM
+    // kernels' 64-lane FMAs), in 16-lane units.
     int64_t inner = 1;
+    for (Type t : op.getResultTypes())
+      if (auto v = dyn_cast<VectorType>(t))
+        inner = std::max<int64_t>(inner, v.getNumElements() / 16);
     for (Region &r : op.getRegions())
       for (Block &b : r)
         inner += workOf(b);

@@ -6,7 +6,8 @@
 // recipe in ../shared/TOOLCHAIN.md): batch and N tiles as one scf.forall
 // (parallel, later OpenMP), M tiles of MR rows and single-k steps as
 // scf.for, the [MR, NR] tile vectorized, subviews folded into the
-// transfers, loop-invariant code hoisted, the accumulator tile kept in
+// transfers (inside the kernel only: folded views elsewhere would turn
+// gather loads into div/mod index arithmetic), loop-invariant code hoisted, the accumulator tile kept in
 // registers across the k loop (hoist_redundant_vector_transfers), and
 // contractions lowered to outer products (FMAs). MR divides M and NR
 // (a multiple of the vector width) divides N, so there are no remainder
@@ -96,33 +97,41 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
           !rowsContiguous(b.getType()) || !rowsContiguous(c.getType()))
         return;
       int64_t m = cType.getDimSize(1), n = cType.getDimSize(2);
+      int64_t k = cast<MemRefType>(b.getType()).getDimSize(1);
       // Accumulator tile MR x NR: at most 16 vector registers, NR a multiple
       // of the 512-bit vector width.
       int64_t mr = firstDivisor(m, {4, 6, 3, 8, 2, 1});
       int64_t nr = elem.isF32() ? firstDivisor(n, {64, 32, 16}) : firstDivisor(n, {32, 16, 8});
       if (!nr)
         return;
+      // K in blocks of KC, so an NR-column panel of B (KC x NR) stays in
+      // L2 while the M tiles stream past it (without it, large-K products
+      // such as weight gradients over thousands of examples reread B from
+      // memory for every M tile).
+      int64_t kc = k > 512 ? 256 : k;
       std::string tag = "lm_vmm" + std::to_string(id);
       op->setAttr(tag, UnitAttr::get(ctx));
       schedule += llvm::formatv(R"(
     %m{0} = transform.structured.match attributes {{{1}} in %root : (!transform.any_op) -> !transform.any_op
-    %p{0}, %forall{0} = transform.structured.tile_using_forall %m{0} tile_sizes [1, 0, {3}]
+    %p{0}, %forall{0} = transform.structured.tile_using_forall %m{0} tile_sizes [{5}, 0, {3}]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
-    %t{0}, %i{0}, %k{0} = transform.structured.tile_using_for %p{0} tile_sizes [0, {2}, 0, 1]
+    %q{0}, %kc{0} = transform.structured.tile_using_for %p{0} tile_sizes [0, 0, 0, {4}]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
+    %t{0}, %i{0}, %k{0} = transform.structured.tile_using_for %q{0} tile_sizes [0, {2}, 0, 1]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op)
     transform.structured.vectorize %t{0} : !transform.any_op
-    %f{0} = transform.get_parent_op %i{0} {{op_name = "func.func"} : (!transform.any_op) -> !transform.any_op
-    transform.apply_patterns to %f{0} {{
+    transform.apply_patterns to %forall{0} {{
       transform.apply_patterns.vector.reduction_to_contract
       transform.apply_patterns.vector.transfer_permutation_patterns
     } : !transform.any_op
-    transform.apply_patterns to %f{0} {{
+    transform.apply_patterns to %forall{0} {{
       transform.apply_patterns.memref.fold_memref_alias_ops
       transform.apply_patterns.vector.cast_away_vector_leading_one_dim
     } : !transform.any_op
-    transform.apply_cse to %f{0} : !transform.any_op
+    transform.apply_cse to %forall{0} : !transform.any_op
     transform.apply_licm to %k{0} : !transform.any_op
     transform.apply_licm to %i{0} : !transform.any_op
+    %f{0} = transform.get_parent_op %forall{0} {{op_name = "func.func"} : (!transform.any_op) -> !transform.any_op
     %h{0} = transform.structured.hoist_redundant_vector_transfers %f{0} : (!transform.any_op) -> !transform.any_op
     transform.apply_patterns to %h{0} {{
       transform.apply_patterns.vector.lower_contraction lowering_strategy = "outerproduct"
@@ -131,7 +140,7 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       transform.apply_patterns.vector.lower_outerproduct
     } : !transform.any_op
 )",
-                                id, tag, mr, nr)
+                                id, tag, mr, nr, kc, cType.getDimSize(0) > 1 ? 1 : 0)
                       .str();
       ++id;
     });

@@ -68,10 +68,10 @@ cl::opt<bool> referencePath(
     cl::sub(buildCmd), cl::sub(emitCmd));
 cl::opt<std::string> matmulKernel(
     "matmul",
-    cl::desc("GEMM kernels of the fast path: eigen (calls of the runtime's Eigen GEMM, "
-             "default) or mlir (MLIR-generated tiled, vectorized loop nests where the "
-             "shape allows, Eigen elsewhere)"),
-    cl::init("eigen"), cl::sub(buildCmd), cl::sub(emitCmd));
+    cl::desc("GEMM kernels of the fast path: mlir (default: MLIR-generated tiled, "
+             "vectorized loop nests wherever the shape allows, Eigen calls elsewhere) or "
+             "eigen (calls of the runtime's Eigen GEMM for every matmul)"),
+    cl::init("mlir"), cl::sub(buildCmd), cl::sub(emitCmd));
 cl::opt<unsigned> optLevel("O", cl::desc("LLVM optimization level of the generated code (0-3)"),
                            cl::init(3), cl::Prefix, cl::sub(buildCmd), cl::sub(emitCmd));
 cl::opt<std::string> stageName(
@@ -130,7 +130,9 @@ std::string runtimeLibrary(const char *argv0) {
 /// Runs the pipeline from after `from` to after `to` on `module`.
 bool lower(mlir::ModuleOp module, lm::Stage from, lm::Stage to) {
   mlir::PassManager pm(module.getContext(), mlir::ModuleOp::getOperationName());
-  if (failed(lm::buildPipeline(pm, from, to, referencePath, matmulKernel == "mlir"))) {
+  lm::MatmulKernels kernels =
+      matmulKernel == "eigen" ? lm::MatmulKernels::Eigen : lm::MatmulKernels::Mlir;
+  if (failed(lm::buildPipeline(pm, from, to, referencePath, kernels))) {
     errs() << "lmc: internal error: cannot build the pass pipeline\n";
     return false;
   }
@@ -386,7 +388,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (matmulKernel != "eigen" && matmulKernel != "mlir") {
-    errs() << "lmc: error: --matmul must be eigen or mlir, not '" << matmulKernel << "'\n";
+    errs() << "lmc: error: --matmul must be mlir or eigen, not '" << matmulKernel << "'\n";
     return 2;
   }
   auto gen = lm::generateExperiment(*s.program, s.ctx, {experimentName, overrides, dtype});

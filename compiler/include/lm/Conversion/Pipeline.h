@@ -12,11 +12,15 @@ enum class Stage { Ast, Lm, Grad, Linalg, LLVM, Asm };
 /// Adds the passes that take a module from after `from` to after `to`.
 /// `reference`: the naive path the tests compare the fast one with — no
 /// gather factoring or slice propagation, matmuls and everything else as
-/// plain sequential loops. `mlirMatmul` (fast path): matmuls become
-/// MLIR-generated tiled, vectorized loop nests (`--lm-vectorize-matmuls`)
-/// where their shape allows, instead of calls of the Eigen GEMM kernel.
+/// plain sequential loops.
+enum class MatmulKernels {
+  Mlir, // MLIR-generated tiled, vectorized loop nests where the shape allows
+        // (measured faster than Eigen here), Eigen calls elsewhere
+  Eigen // calls of the runtime's Eigen GEMM for every matmul
+};
 mlir::LogicalResult buildPipeline(mlir::OpPassManager &pm, Stage from, Stage to,
-                                  bool reference = false, bool mlirMatmul = false);
+                                  bool reference = false,
+                                  MatmulKernels matmuls = MatmulKernels::Mlir);
 
 /// Floating-point operations one call of `fn` performs, counted on linalg
 /// (after the linalg stage): 2 M N K per (batch) matmul, and for every other
