@@ -20,11 +20,7 @@ namespace lm {
 
 using namespace mlir;
 
-namespace {
-
-/// The linalg.fill of zero into `c` that `op` (in the same block) reads
-/// next, with nothing else touching `c` in between; null otherwise.
-Operation *zeroFillBefore(Operation *op, Value c) {
+Operation *lm::zeroFillBefore(Operation *op, Value c) {
   linalg::FillOp fill;
   Block *block = op->getBlock();
   for (Operation *user : c.getUsers()) {
@@ -46,6 +42,8 @@ Operation *zeroFillBefore(Operation *op, Value c) {
     return nullptr;
   return fill;
 }
+
+namespace {
 
 struct MatmulToCall : lm::impl::LMMatmulToCallBase<MatmulToCall> {
   void runOnOperation() override {
@@ -83,7 +81,7 @@ struct MatmulToCall : lm::impl::LMMatmulToCallBase<MatmulToCall> {
       // C freshly zero-filled (the usual accumulator): drop the fill and let
       // the kernel overwrite C instead of reading zeros and adding to them.
       bool accumulate = true;
-      if (auto fill = zeroFillBefore(op, c)) {
+      if (auto fill = lm::zeroFillBefore(op, c)) {
         fill->erase();
         accumulate = false;
       }

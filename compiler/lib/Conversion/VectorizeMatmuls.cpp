@@ -20,9 +20,11 @@
 //===----------------------------------------------------------------------===//
 #include "lm/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -46,6 +48,68 @@ bool rowsContiguous(Type t) {
          llvm::none_of(strides, ShapedType::isDynamic);
 }
 
+/// The allocation (or argument) a memref view is taken from.
+Value rootOf(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Replaces the kernel's reads of the zero-filled accumulator C with zero
+/// vectors, so the fill can go: the reads must sit in the one scf.forall
+/// that writes C and outside the loop that carries the FMAs (hoisted, read
+/// once per tile). Returns false, changing nothing, when the kernel does
+/// not have that form.
+bool zeroAccumulatorReads(func::FuncOp func, Value c) {
+  Value root = rootOf(c);
+  // Vector reads and writes of C (transfers, or plain loads and stores once
+  // the transfers are lowered).
+  auto written = [&](Operation *op) {
+    if (auto w = dyn_cast<vector::TransferWriteOp>(op))
+      return rootOf(w.getSource()) == root;
+    if (auto w = dyn_cast<vector::StoreOp>(op))
+      return rootOf(w.getBase()) == root;
+    return false;
+  };
+  auto read = [&](Operation *op) {
+    if (auto r = dyn_cast<vector::TransferReadOp>(op))
+      return rootOf(r.getSource()) == root;
+    if (auto r = dyn_cast<vector::LoadOp>(op))
+      return rootOf(r.getBase()) == root;
+    return false;
+  };
+  SmallPtrSet<Operation *, 2> writers;
+  func.walk([&](Operation *op) {
+    if (written(op))
+      if (auto forall = op->getParentOfType<scf::ForallOp>())
+        writers.insert(forall);
+  });
+  if (writers.size() != 1)
+    return false;
+  Operation *kernel = *writers.begin();
+  SmallVector<Operation *> reads;
+  bool ok = true;
+  kernel->walk([&](Operation *op) {
+    if (!read(op))
+      return;
+    for (Operation &sibling : *op->getBlock())
+      if (isa<vector::FMAOp, vector::OuterProductOp, vector::ContractionOp>(sibling))
+        ok = false; // read inside the k loop: not hoisted
+    reads.push_back(op);
+  });
+  if (!ok || reads.empty())
+    return false;
+  for (Operation *r : reads) {
+    OpBuilder b(r);
+    auto type = cast<VectorType>(r->getResult(0).getType());
+    Value zero = b.create<arith::ConstantOp>(
+        r->getLoc(), type, DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+    r->getResult(0).replaceAllUsesWith(zero);
+    r->erase();
+  }
+  return true;
+}
+
 int64_t firstDivisor(int64_t n, ArrayRef<int64_t> candidates) {
   for (int64_t c : candidates)
     if (n % c == 0)
@@ -59,6 +123,9 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
     MLIRContext *ctx = &getContext();
     std::string schedule;
     int id = 0;
+    // Kernels whose accumulator C is freshly zero-filled and read once (K
+    // in one block): the fill is dropped and the accumulator starts at zero.
+    SmallVector<std::pair<Operation *, Value>> zeroFilled;
     // x W^T (B given as [batch, N, K]): B is copied into [batch, K, N] order
     // once per call (N K moves against M N K multiply-adds) so the kernel
     // reads B rows as vectors.
@@ -80,7 +147,33 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       auto tType = MemRefType::get({bType.getDimSize(0), bType.getDimSize(2), bType.getDimSize(1)},
                                    bType.getElementType());
       Value t = b.create<memref::AllocOp>(loc, tType, b.getI64IntegerAttr(64));
-      b.create<linalg::TransposeOp>(loc, op.getDpsInputs()[1], t, ArrayRef<int64_t>{0, 2, 1});
+      auto transpose =
+          b.create<linalg::TransposeOp>(loc, op.getDpsInputs()[1], t, ArrayRef<int64_t>{0, 2, 1});
+      // f32 with K a multiple of 16: the copy in 16 x 16 blocks, each
+      // transposed in registers by shuffles (the loop vectorizer would
+      // otherwise read columns with gathers: a tenth of a teacher-student
+      // step).
+      if (bType.getElementType().isF32() && bType.getDimSize(2) % 16 == 0) {
+        std::string tag = "lm_vtr" + std::to_string(id);
+        transpose->setAttr(tag, UnitAttr::get(ctx));
+        schedule += llvm::formatv(R"(
+    %tr{0} = transform.structured.match attributes {{{1}} in %root : (!transform.any_op) -> !transform.any_op
+    %trt{0}, %trb{0}, %trk{0}, %trn{0} = transform.structured.tile_using_for %tr{0} tile_sizes [1, 16, 16]
+        : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)
+    transform.structured.vectorize %trt{0} : !transform.any_op
+    transform.apply_patterns to %trb{0} {{
+      transform.apply_patterns.vector.transfer_permutation_patterns
+      transform.apply_patterns.vector.cast_away_vector_leading_one_dim
+    } : !transform.any_op
+    transform.apply_patterns to %trb{0} {{
+      transform.apply_patterns.vector.lower_transpose lowering_strategy = "shuffle_16x16"
+      transform.apply_patterns.vector.lower_transfer max_transfer_rank = 1
+    } : !transform.any_op
+)",
+                                  id, tag)
+                        .str();
+        ++id;
+      }
       b.create<linalg::BatchMatmulOp>(loc, ValueRange{op.getDpsInputs()[0], t},
                                       ValueRange{op.getDpsInits()[0]});
       b.create<memref::DeallocOp>(loc, t);
@@ -109,6 +202,9 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       // such as weight gradients over thousands of examples reread B from
       // memory for every M tile).
       int64_t kc = k > 512 ? 256 : k;
+      if (kc == k)
+        if (Operation *fill = lm::zeroFillBefore(op, c))
+          zeroFilled.push_back({fill, c});
       std::string tag = "lm_vmm" + std::to_string(id);
       op->setAttr(tag, UnitAttr::get(ctx));
       schedule += llvm::formatv(R"(
@@ -162,8 +258,12 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       return signalPassFailure();
     module.walk([&](Operation *op) {
       for (int i = 0; i < id; ++i)
-        op->removeAttr("lm_vmm" + std::to_string(i));
+        for (const char *prefix : {"lm_vmm", "lm_vtr"})
+          op->removeAttr(prefix + std::to_string(i));
     });
+    for (auto [fill, c] : zeroFilled)
+      if (zeroAccumulatorReads(fill->getParentOfType<func::FuncOp>(), c))
+        fill->erase();
   }
 };
 

@@ -22,6 +22,10 @@ namespace lm {
 #define GEN_PASS_REGISTRATION
 #include "lm/Transforms/Passes.h.inc"
 
+/// The `linalg.fill` of zero into `c` that `op` (in the same block) reads
+/// next, with nothing else touching `c` in between; null otherwise. A
+/// matmul whose accumulator is such a fill can drop it and overwrite C.
+mlir::Operation *zeroFillBefore(mlir::Operation *op, mlir::Value c);
 
 } // namespace lm
 
