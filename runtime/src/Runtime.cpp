@@ -1115,10 +1115,17 @@ template <typename T> struct Run {
             }
         }
         // Gathering R x b rows from R datasets is memory-bound (an
-        // ensemble's data does not fit in cache): on all threads.
-#pragma omp parallel for schedule(static) if (R * b * (s.xSize + s.ySize) >= (1 << 16))
-        for (int64_t j = 0; j < R * b; ++j)
-          s.copyExample((j / b) * n + order[j / b][k * b + j % b], batch, j);
+        // ensemble's data does not fit in cache): on all threads, each row
+        // prefetched a few rows ahead of its copy so the misses overlap.
+        auto source = [&](int64_t j) { return (j / b) * n + order[j / b][k * b + j % b]; };
+        const int64_t rows = R * b;
+        constexpr int64_t ahead = 16;
+#pragma omp parallel for schedule(static) if (rows * (s.xSize + s.ySize) >= (1 << 16))
+        for (int64_t j = 0; j < rows; ++j) {
+          if (j + ahead < rows)
+            s.prefetchExample(source(j + ahead));
+          s.copyExample(source(j), batch, j);
+        }
         x = batch.xData();
         y = batch.yData();
       }
@@ -1184,18 +1191,18 @@ template <typename T> struct Run {
       T *pp = p.data(), *vp = velocity.data();
       const T *gp = grad.data();
       if (!adam && (plainGd || momentum == 0)) {
-#pragma omp parallel for simd schedule(static) if (wide)
+#pragma omp parallel for simd schedule(static) if (parallel : wide)
         for (int64_t i = 0; i < np; ++i)
           pp[i] -= tlr * (gp[i] + twd * pp[i]);
       } else if (!adam && nesterov) {
-#pragma omp parallel for simd schedule(static) if (wide)
+#pragma omp parallel for simd schedule(static) if (parallel : wide)
         for (int64_t i = 0; i < np; ++i) {
           T g = gp[i] + twd * pp[i];
           vp[i] = tmom * vp[i] + g;
           pp[i] -= tlr * (g + tmom * vp[i]);
         }
       } else if (!adam) {
-#pragma omp parallel for simd schedule(static) if (wide)
+#pragma omp parallel for simd schedule(static) if (parallel : wide)
         for (int64_t i = 0; i < np; ++i) {
           vp[i] = tmom * vp[i] + gp[i] + twd * pp[i];
           pp[i] -= tlr * vp[i];

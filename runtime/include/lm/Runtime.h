@@ -79,6 +79,21 @@ template <typename T> struct Split {
     else
       std::copy_n(&y[src * ySize], ySize, &out.y[dst * ySize]);
   }
+  /// Asks for example `src`'s cache lines ahead of a copyExample.
+  void prefetchExample(int64_t src) const {
+    auto lines = [](const void *p, size_t bytes) {
+      for (size_t o = 0; o < bytes; o += 64)
+        __builtin_prefetch(static_cast<const char *>(p) + o);
+    };
+    if (xInt)
+      lines(&xi[src * xSize], xSize * sizeof(int32_t));
+    else
+      lines(&x[src * xSize], xSize * sizeof(T));
+    if (yInt)
+      lines(&yi[src * ySize], ySize * sizeof(int32_t));
+    else
+      lines(&y[src * ySize], ySize * sizeof(T));
+  }
   /// An empty split of `n` examples shaped like this one.
   Split shaped(int64_t rows) const {
     Split s;
