@@ -27,6 +27,7 @@
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/TargetParser/Host.h"
 
 namespace lm {
 #define GEN_PASS_DEF_LMVECTORIZEMATMULS
@@ -117,10 +118,47 @@ int64_t firstDivisor(int64_t n, ArrayRef<int64_t> candidates) {
   return 0;
 }
 
+/// The host CPU's native vector width in bits.
+int64_t hostVectorBits() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  if (features.lookup("avx512f"))
+    return 512;
+  if (features.lookup("avx"))
+    return 256;
+  return 128;
+}
+
+/// Accumulator tile [MR, NR] for an M x N product with `lanes`-wide
+/// vectors; NR (a multiple of `lanes`) divides N; MR = 0 when N admits no
+/// tile. With 32 registers (512-bit) the tile takes up to 16 of them (4 x 4
+/// vectors) and MR divides M. With 16 (256-bit and narrower) it is 6 x 2
+/// vectors, 12 registers (the B row and the broadcast A element take the
+/// rest; at least 8 accumulators cover two FMA pipes of four cycles'
+/// latency), and M need not be a multiple of 6: the M loop is peeled and
+/// the last tile has fewer rows.
+struct Tile {
+  int64_t mr = 0, nr = 0;
+  bool peel = false;
+};
+Tile tileFor(int64_t m, int64_t n, int64_t bits, int64_t lanes) {
+  if (bits >= 512)
+    return {firstDivisor(m, {4, 6, 3, 8, 2, 1}), firstDivisor(n, {4 * lanes, 2 * lanes, lanes})};
+  int64_t nr = firstDivisor(n, {2 * lanes, lanes});
+  if (!nr)
+    return {};
+  int64_t rows = nr == 2 * lanes ? 6 : 8;
+  if (m <= rows)
+    return {m, nr};
+  return {rows, nr, m % rows != 0};
+}
+
 struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
+  using LMVectorizeMatmulsBase::LMVectorizeMatmulsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    const int64_t bits = vectorBits ? vectorBits : hostVectorBits();
     std::string schedule;
     int id = 0;
     // Kernels whose accumulator C is freshly zero-filled and read once (K
@@ -191,11 +229,8 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
         return;
       int64_t m = cType.getDimSize(1), n = cType.getDimSize(2);
       int64_t k = cast<MemRefType>(b.getType()).getDimSize(1);
-      // Accumulator tile MR x NR: at most 16 vector registers, NR a multiple
-      // of the 512-bit vector width.
-      int64_t mr = firstDivisor(m, {4, 6, 3, 8, 2, 1});
-      int64_t nr = elem.isF32() ? firstDivisor(n, {64, 32, 16}) : firstDivisor(n, {32, 16, 8});
-      if (!nr)
+      auto [mr, nr, peel] = tileFor(m, n, bits, elem.isF32() ? bits / 32 : bits / 64);
+      if (!mr)
         return;
       // K in blocks of KC, so an NR-column panel of B (KC x NR) stays in
       // L2 while the M tiles stream past it (without it, large-K products
@@ -205,6 +240,25 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       if (kc == k)
         if (Operation *fill = lm::zeroFillBefore(op, c))
           zeroFilled.push_back({fill, c});
+      // M % MR != 0: the M loop is peeled, and the full tiles and the last
+      // one (both of static shape) are vectorized; LICM runs over every
+      // loop of the kernel, inner ones first.
+      static const char *const unpeeled = "    transform.structured.vectorize %t{0} : !transform.any_op";
+      static const char *const peeled = R"(    %ifor{0} = transform.cast %i{0} : !transform.any_op to !transform.op<"scf.for">
+    %full{0}, %last{0} = transform.loop.peel %ifor{0} : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
+    transform.apply_patterns to %forall{0} {{
+      transform.apply_patterns.canonicalization
+    } : !transform.any_op
+    %tiles{0} = transform.structured.match ops{{["{1}"]} in %forall{0} : (!transform.any_op) -> !transform.any_op
+    transform.structured.vectorize %tiles{0} : !transform.any_op)";
+      static const char *const unpeeledLicm = R"(    transform.apply_licm to %k{0} : !transform.any_op
+    transform.apply_licm to %i{0} : !transform.any_op)";
+      static const char *const peeledLicm = R"(    %loops{0} = transform.structured.match ops{{["scf.for"]} in %forall{0} : (!transform.any_op) -> !transform.any_op
+    transform.apply_licm to %loops{0} : !transform.any_op
+    transform.apply_licm to %loops{0} : !transform.any_op)";
+      StringRef name = op->getName().getStringRef();
+      std::string vectorize = llvm::formatv(peel ? peeled : unpeeled, id, name).str();
+      std::string licm = llvm::formatv(peel ? peeledLicm : unpeeledLicm, id).str();
       std::string tag = "lm_vmm" + std::to_string(id);
       op->setAttr(tag, UnitAttr::get(ctx));
       schedule += llvm::formatv(R"(
@@ -215,7 +269,7 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
     %t{0}, %i{0}, %k{0} = transform.structured.tile_using_for %q{0} tile_sizes [0, {2}, 0, 1]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op)
-    transform.structured.vectorize %t{0} : !transform.any_op
+{6}
     transform.apply_patterns to %forall{0} {{
       transform.apply_patterns.vector.reduction_to_contract
       transform.apply_patterns.vector.transfer_permutation_patterns
@@ -225,8 +279,7 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       transform.apply_patterns.vector.cast_away_vector_leading_one_dim
     } : !transform.any_op
     transform.apply_cse to %forall{0} : !transform.any_op
-    transform.apply_licm to %k{0} : !transform.any_op
-    transform.apply_licm to %i{0} : !transform.any_op
+{7}
     %f{0} = transform.get_parent_op %forall{0} {{op_name = "func.func"} : (!transform.any_op) -> !transform.any_op
     %h{0} = transform.structured.hoist_redundant_vector_transfers %f{0} : (!transform.any_op) -> !transform.any_op
     transform.apply_patterns to %h{0} {{
@@ -236,7 +289,8 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       transform.apply_patterns.vector.lower_outerproduct
     } : !transform.any_op
 )",
-                                id, tag, mr, nr, kc, cType.getDimSize(0) > 1 ? 1 : 0)
+                                id, tag, mr, nr, kc, cType.getDimSize(0) > 1 ? 1 : 0,
+                                vectorize, licm)
                       .str();
       ++id;
     });

@@ -108,9 +108,11 @@ void TanhOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) 
   out.push_back(b.create<MulOp>(loc, ct[0], d));
 }
 
+// d relu(x) = step(x) dx, with step(x) = step(relu(x)): the mask reads the
+// output, so the pre-activation has one use and fuses into the relu.
 void ReluOp::buildVJP(OpBuilder &b, ValueRange ct, SmallVectorImpl<Value> &out) {
   Location loc = getLoc();
-  out.push_back(b.create<MulOp>(loc, ct[0], b.create<StepOp>(loc, getInput())));
+  out.push_back(b.create<MulOp>(loc, ct[0], b.create<StepOp>(loc, getResult())));
 }
 
 // d x^c = c x^(c-1) dx

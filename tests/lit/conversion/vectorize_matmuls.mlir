@@ -1,4 +1,4 @@
-// RUN: lm-opt %s --lm-vectorize-matmuls --canonicalize | FileCheck %s
+// RUN: lm-opt %s --lm-vectorize-matmuls=vector-bits=512 --canonicalize | FileCheck %s
 // lm-vectorize-matmuls: a per-shape transform schedule turns buffer batched
 // matmuls into (batch, N-tile) scf.forall over M tiles and single-k steps,
 // with the MR x NR accumulator tile in vector registers across the k loop.
