@@ -1,5 +1,5 @@
-// Times an MLIR-generated C += A B kernel (extern "C" mm, bare pointers,
-// row-major) against Eigen's product at the same shape, single-threaded:
+// Times an MLIR-generated C += A B (form nn) or C += A^T B (form tn, A stored
+// K x M) kernel (extern "C" mm, bare pointers, row-major) against Eigen's product at the same shape, single-threaded:
 // median of 30 timed products after 3 warm-up ones, C zeroed before each
 // (both sides), and the largest difference between the two results relative
 // to the largest entry. Prints one JSON line. See bench/mlir_gemm.sh.
@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 extern "C" void mm(float *a, float *b, float *c);
@@ -16,9 +17,11 @@ extern "C" void mm(float *a, float *b, float *c);
 int main(int argc, char **argv) {
   if (argc != 6)
     return 2;
-  int m = std::atoi(argv[1]), n = std::atoi(argv[2]), k = std::atoi(argv[3]);
+  bool tn = std::string(argv[1]) == "tn";
+  int m = std::atoi(argv[2]), n = std::atoi(argv[3]), k = std::atoi(argv[4]);
   using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  Mat a = Mat::Random(m, k), b = Mat::Random(k, n), c = Mat::Zero(m, n), ref = Mat::Zero(m, n);
+  Mat a = tn ? Mat::Random(k, m) : Mat::Random(m, k), b = Mat::Random(k, n), c = Mat::Zero(m, n),
+      ref = Mat::Zero(m, n);
   auto median = [&](auto product) {
     for (int i = 0; i < 3; ++i)
       product();
@@ -37,10 +40,13 @@ int main(int argc, char **argv) {
   });
   double eigen = median([&] {
     ref.setZero();
-    ref.noalias() += a * b;
+    if (tn)
+      ref.noalias() += a.transpose() * b;
+    else
+      ref.noalias() += a * b;
   });
   double err = (c - ref).cwiseAbs().maxCoeff() / ref.cwiseAbs().maxCoeff();
-  std::printf("{\"name\": \"mlir_gemm\", \"m\": %d, \"n\": %d, \"k\": %d, \"mr\": %s, \"nr\": %s, "
-              "\"gflops\": %.1f, \"eigen_gflops\": %.1f, \"max_rel_diff\": %.2g}\n",
-              m, n, k, argv[4], argv[5], mlir, eigen, err);
+  std::printf("{\"name\": \"mlir_gemm\", \"form\": \"%s\", \"m\": %d, \"n\": %d, \"k\": %d, "
+              "\"tile\": \"%s\", \"gflops\": %.1f, \"eigen_gflops\": %.1f, \"max_rel_diff\": %.2g}\n",
+              argv[1], m, n, k, argv[5], mlir, eigen, err);
 }

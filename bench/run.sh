@@ -62,16 +62,21 @@ print(json.dumps({"name": sys.argv[2], "impl": "lm", "threads": int(sys.argv[3])
                   "gflops": c["gflops_per_s"], "flops": c["flops_per_step"]}))
 PY
 }
-for t in 1 2; do
-  lm_step grokking "$work/grokking" 40 "$t"
-  lm_step teacher_student "$work/teacher_student" 3000 "$t"
-  lm_step deep_linear "$work/deep_linear" 3000 "$t"
-  $py "$root/bench/torch_ref.py" --threads "$t" | sed 's/"name"/"impl": "torch", "name"/' >>"$out"
+# Three rounds, lm, PyTorch and Eigen interleaved, and the report takes the
+# median round of each: this machine is shared, and one run alone can be
+# 20-30 % off either way.
+for round in 1 2 3; do
+  for t in 1 2; do
+    lm_step grokking "$work/grokking" 40 "$t"
+    lm_step teacher_student "$work/teacher_student" 3000 "$t"
+    lm_step deep_linear "$work/deep_linear" 3000 "$t"
+    $py "$root/bench/torch_ref.py" --threads "$t" | sed 's/"name"/"impl": "torch", "name"/' >>"$out"
+  done
+  OMP_NUM_THREADS=1 "$work/eigen_gemm" | sed 's/"name"/"impl": "eigen", "name"/' >>"$out"
 done
-OMP_NUM_THREADS=1 "$work/eigen_gemm" | sed 's/"name"/"impl": "eigen", "name"/' >>"$out"
 # MLIR-generated (transform dialect: tile, vectorize, hoist) GEMM kernels vs
 # Eigen at the same shapes.
-bash "$root/bench/mlir_gemm.sh" "$work/mlir_gemm" | sed 's/"name"/"impl": "mlir", "name"/' >>"$out"
+LM_OPT="$build/bin/lm-opt" bash "$root/bench/mlir_gemm.sh" "$work/mlir_gemm" | sed 's/"name"/"impl": "mlir", "name"/' >>"$out"
 
 # Ensemble throughput: whole runs (setup, 3000 steps, observations), wall
 # clock, 16 replicas in one process vs 16 processes one after another.
@@ -99,18 +104,29 @@ done
 "$work/grokking" --steps 300 --threads 1 --out "$work/observe" --quiet
 obs=$($py -c "import json; print(json.load(open('$work/observe/run.json'))['cost']['observe_fraction'])")
 
+cp "$out" "$build/bench_results.jsonl" # the raw rows, for a second look
 $py - "$out" "$build_s" "$obs" "$core" "$(git -C "$root" rev-parse --short HEAD)" <<'PY'
 import json, sys, datetime, os
 rows = [json.loads(l) for l in open(sys.argv[1])]
 build_s, obs, core, rev = float(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+def median_row(rs, key):
+    rs = sorted(rs, key=lambda r: r[key])
+    return rs[(len(rs) - 1) // 2] if rs else None
 def get(name, impl, threads=None):
-    for r in rows:
-        if r["name"] == name and r["impl"] == impl and (threads is None or r.get("threads") == threads):
-            return r
-eigen = [r for r in rows if r["impl"] == "eigen"]
+    # The median of the rounds (by step time, or wall time for ensembles).
+    rs = [r for r in rows if r["name"] == name and r["impl"] == impl and
+          (threads is None or r.get("threads") == threads)]
+    return median_row(rs, "median_s" if rs and "median_s" in rs[0] else "ensemble_wall_s")
+shapes = sorted({(r["m"], r["n"], r["k"]) for r in rows if r["impl"] == "eigen"})
+eigen = [median_row([r for r in rows if r["impl"] == "eigen" and (r["m"], r["n"], r["k"]) == s], "gflops")
+         for s in shapes]
 peak = max(r["gflops"] for r in eigen)
-print(f"lm {rev}, {datetime.date.today()}, {os.cpu_count()} cores; PyTorch {get('grokking', 'torch', 1)['torch']} "
-      f"with OpenBLAS core {core or '?'}\n")
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+flags = next((l.split(":", 1)[1].split() for l in open("/proc/cpuinfo") if l.startswith("flags")), [])
+isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+print(f"lm {rev}, {datetime.date.today()}, {cpu} ({isa}), {os.cpu_count()} cores; "
+      f"PyTorch {get('grokking', 'torch', 1)['torch']} with OpenBLAS core {core or '?'}; "
+      f"medians of 3 interleaved rounds\n")
 print("| model | threads | lm ms/step | PyTorch ms/step | speed-up | lm GFLOP/s |")
 print("|---|---|---|---|---|---|")
 for name in ["grokking", "teacher_student", "deep_linear"]:
@@ -121,12 +137,13 @@ for name in ["grokking", "teacher_student", "deep_linear"]:
 print("\n| Eigen GEMM, 1 thread | GFLOP/s |\n|---|---|")
 for r in eigen:
     print(f"| {r['m']}x{r['n']}x{r['k']} | {r['gflops']:.1f} |")
-print("\n| GEMM M x N x K, 1 thread | MLIR tile+vectorize GFLOP/s | Eigen GFLOP/s | MLIR / Eigen | tile | max rel. diff |")
-print("|---|---|---|---|---|---|")
+print("\n| GEMM M x N x K, 1 thread | form | lm-generated kernel GFLOP/s | Eigen GFLOP/s | lm / Eigen | tile | max rel. diff |")
+print("|---|---|---|---|---|---|---|")
 for r in rows:
     if r["impl"] == "mlir" and not r.get("skipped"):
-        print(f"| {r['m']}x{r['n']}x{r['k']} | {r['gflops']:.1f} | {r['eigen_gflops']:.1f} | "
-              f"{r['gflops'] / r['eigen_gflops']:.2f}x | {r['mr']}x{r['nr']} | {r['max_rel_diff']:.2g} |")
+        form = "C = A B" if r["form"] == "nn" else "C = A^T B"
+        print(f"| {r['m']}x{r['n']}x{r['k']} | {form} | {r['gflops']:.1f} | {r['eigen_gflops']:.1f} | "
+              f"{r['gflops'] / r['eigen_gflops']:.2f}x | {r['tile']} | {r['max_rel_diff']:.2g} |")
 print("\n| ensemble of 16 teacher-student replicas | threads | one batched run, s | 16 sequential runs, s | throughput ratio | ensemble ms/step (GFLOP/s) | 16 x single ms/step (GFLOP/s) |")
 print("|---|---|---|---|---|---|---|")
 for t in (1, 2):

@@ -6,6 +6,8 @@
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Verifier.h"
@@ -19,6 +21,9 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
+
+#include <thread>
 
 using namespace lm;
 
@@ -50,11 +55,42 @@ static std::unique_ptr<llvm::TargetMachine> hostMachine(unsigned optLevel, std::
                       : llvm::CodeGenOptLevel::None));
 }
 
+/// The O`optLevel` pipeline for `tm`'s CPU.
+static void optimizeModule(llvm::Module &module, llvm::TargetMachine &tm, unsigned optLevel) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  // Generated loop nests have small constant trip counts (heads, tokens)
+  // that full unrolling turns into huge blocks: slow to schedule, no faster.
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = false;
+  llvm::PassBuilder pb(&tm, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  static const llvm::OptimizationLevel levels[] = {
+      llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1, llvm::OptimizationLevel::O2,
+      llvm::OptimizationLevel::O3};
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(levels[std::min(optLevel, 3u)]);
+  // LM_SANITIZE=address instruments the generated code (link with
+  // LM_CXX pointing at a driver that adds -fsanitize=address).
+  if (const char *san = std::getenv("LM_SANITIZE"); san && llvm::StringRef(san) == "address") {
+    for (llvm::Function &f : module)
+      if (!f.isDeclaration())
+        f.addFnAttr(llvm::Attribute::SanitizeAddress);
+    mpm.addPass(llvm::AddressSanitizerPass(llvm::AddressSanitizerOptions{}));
+  }
+  mpm.run(module, mam);
+}
+
 std::unique_ptr<llvm::Module>
 lm::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
                       const std::string &descriptorJson,
                       const std::vector<std::string> &entries, unsigned optLevel,
-                      std::string &error) {
+                      std::string &error, bool optimize) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
   mlir::registerOpenMPDialectTranslation(*module.getContext());
@@ -110,33 +146,8 @@ lm::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
     error = "the generated LLVM IR does not verify";
     return nullptr;
   }
-  llvm::LoopAnalysisManager lam;
-  llvm::FunctionAnalysisManager fam;
-  llvm::CGSCCAnalysisManager cgam;
-  llvm::ModuleAnalysisManager mam;
-  // Generated loop nests have small constant trip counts (heads, tokens)
-  // that full unrolling turns into huge blocks: slow to schedule, no faster.
-  llvm::PipelineTuningOptions tuning;
-  tuning.LoopUnrolling = false;
-  llvm::PassBuilder pb(tm.get(), tuning);
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  static const llvm::OptimizationLevel levels[] = {
-      llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1, llvm::OptimizationLevel::O2,
-      llvm::OptimizationLevel::O3};
-  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(levels[std::min(optLevel, 3u)]);
-  // LM_SANITIZE=address instruments the generated code (link with
-  // LM_CXX pointing at a driver that adds -fsanitize=address).
-  if (const char *san = std::getenv("LM_SANITIZE"); san && llvm::StringRef(san) == "address") {
-    for (llvm::Function &f : *llvmModule)
-      if (!f.isDeclaration())
-        f.addFnAttr(llvm::Attribute::SanitizeAddress);
-    mpm.addPass(llvm::AddressSanitizerPass(llvm::AddressSanitizerOptions{}));
-  }
-  mpm.run(*llvmModule, mam);
+  if (optimize)
+    optimizeModule(*llvmModule, *tm, optLevel);
   return llvmModule;
 }
 
@@ -156,7 +167,59 @@ bool lm::emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &os, bool
   return true;
 }
 
-bool lm::linkExecutable(const std::string &objectPath, const std::string &runtimeLib,
+bool lm::emitObjects(std::unique_ptr<llvm::Module> module, unsigned optLevel,
+                     const std::vector<std::string> &paths, std::string &error) {
+  auto emit = [&](llvm::Module &m, const std::string &path, std::string &err) {
+    auto tm = hostMachine(optLevel, err);
+    if (!tm)
+      return false;
+    optimizeModule(m, *tm, optLevel);
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (ec) {
+      err = "cannot write " + path + ": " + ec.message();
+      return false;
+    }
+    return emitMachineCode(m, os, false, optLevel, err);
+  };
+  if (paths.size() == 1)
+    return emit(*module, paths[0], error);
+  // One partition per object, each optimized and compiled on its own thread
+  // in its own LLVMContext (handed over as bitcode). Local symbols become
+  // hidden globals so that the partitions link; the entry points were
+  // inlined into in MLIR already, so little is lost to the split.
+  std::vector<llvm::SmallString<0>> bitcode;
+  llvm::SplitModule(*module, paths.size(), [&](std::unique_ptr<llvm::Module> part) {
+    llvm::raw_svector_ostream os(bitcode.emplace_back());
+    llvm::WriteBitcodeToFile(*part, os);
+  });
+  module.reset();
+  std::vector<std::string> errors(paths.size());
+  std::vector<char> ok(paths.size(), 0);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < paths.size(); ++i)
+    threads.emplace_back([&, i] {
+      llvm::LLVMContext ctx;
+      auto part = llvm::parseBitcodeFile(
+          llvm::MemoryBufferRef(llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "part"),
+          ctx);
+      if (!part) {
+        errors[i] = llvm::toString(part.takeError());
+        return;
+      }
+      ok[i] = emit(**part, paths[i], errors[i]);
+    });
+  for (std::thread &t : threads)
+    t.join();
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (!ok[i]) {
+      error = errors[i];
+      return false;
+    }
+  return true;
+}
+
+bool lm::linkExecutable(const std::vector<std::string> &objectPaths, const std::string &runtimeLib,
                         const std::string &outPath, std::string &error) {
   std::string driver = LM_LINKER_DRIVER;
   if (const char *env = std::getenv("LM_CXX"))
@@ -169,8 +232,9 @@ bool lm::linkExecutable(const std::string &objectPath, const std::string &runtim
   // libomp (OpenMP) by absolute path, found again at run time via rpath.
   std::string omp = LM_OMP_LIBRARY;
   std::string rpath = "-Wl,-rpath," + llvm::sys::path::parent_path(omp).str();
-  std::vector<llvm::StringRef> args = {*found,  objectPath, runtimeLib, omp,        rpath,
-                                       "-o",    outPath,    "-lm",      "-lpthread"};
+  std::vector<llvm::StringRef> args = {*found};
+  args.insert(args.end(), objectPaths.begin(), objectPaths.end());
+  args.insert(args.end(), {runtimeLib, omp, rpath, "-o", outPath, "-lm", "-lpthread"});
   std::string msg;
   int rc = llvm::sys::ExecuteAndWait(*found, args, std::nullopt, {}, 0, 0, &msg);
   if (rc != 0) {

@@ -30,8 +30,11 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+#include <algorithm>
 
 using namespace llvm;
 
@@ -175,33 +178,36 @@ int buildExecutable(Session &s, lm::GeneratedExperiment &gen, const std::string 
     return 1;
   LLVMContext llvmCtx;
   std::string error;
-  auto llvmModule =
-      lm::translateToLLVMIR(*gen.module, llvmCtx, desc, entryNames(gen.descriptor), optLevel,
-                            error);
+  auto llvmModule = lm::translateToLLVMIR(*gen.module, llvmCtx, desc, entryNames(gen.descriptor),
+                                          optLevel, error, /*optimize=*/false);
   if (!llvmModule) {
     errs() << "lmc: error: " << error << "\n";
     return 1;
   }
-  SmallString<128> obj;
-  if (auto ec = sys::fs::createTemporaryFile("lm", "o", obj)) {
-    errs() << "lmc: error: cannot create a temporary file: " << ec.message() << "\n";
-    return 2;
-  }
-  FileRemover removeObj(obj);
-  {
-    std::error_code ec;
-    raw_fd_ostream os(obj, ec);
-    if (ec || !lm::emitMachineCode(*llvmModule, os, false, optLevel, error)) {
-      errs() << "lmc: error: " << (ec ? ec.message() : error) << "\n";
+  // LLVM's optimization and code generation, the larger part of a build,
+  // in one partition per core (two at most: the generated code is not large).
+  unsigned parts = std::clamp(llvm::hardware_concurrency().compute_thread_count(), 1u, 2u);
+  std::vector<std::string> objects;
+  std::vector<std::unique_ptr<FileRemover>> removers;
+  for (unsigned i = 0; i < parts; ++i) {
+    SmallString<128> obj;
+    if (auto ec = sys::fs::createTemporaryFile("lm", "o", obj)) {
+      errs() << "lmc: error: cannot create a temporary file: " << ec.message() << "\n";
       return 2;
     }
+    objects.push_back(std::string(obj));
+    removers.push_back(std::make_unique<FileRemover>(obj));
+  }
+  if (!lm::emitObjects(std::move(llvmModule), optLevel, objects, error)) {
+    errs() << "lmc: error: " << error << "\n";
+    return 2;
   }
   std::string rt = runtimeLibrary(s.argv0);
   if (!sys::fs::exists(rt)) {
     errs() << "lmc: error: runtime library not found at " << rt << " (set LM_RUNTIME)\n";
     return 2;
   }
-  if (!lm::linkExecutable(std::string(obj), rt, outPath, error)) {
+  if (!lm::linkExecutable(objects, rt, outPath, error)) {
     errs() << "lmc: error: " << error << "\n";
     return 2;
   }

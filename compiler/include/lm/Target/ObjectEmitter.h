@@ -23,19 +23,26 @@
 namespace lm {
 
 /// Translates `module` (LLVM dialect) to LLVM IR, adds the runtime ABI
-/// symbols and optimizes it (O3, host CPU). Returns null and sets `error`.
+/// symbols and, when `optimize`, optimizes it (O`optLevel`, host CPU).
+/// Returns null and sets `error`.
 std::unique_ptr<llvm::Module>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &llvmCtx,
                   const std::string &descriptorJson,
                   const std::vector<std::string> &entries, unsigned optLevel,
-                  std::string &error);
+                  std::string &error, bool optimize = true);
+
+/// Optimizes the unoptimized `module` and writes it as object files, one
+/// per path: with more than one, the module is split into that many
+/// partitions compiled in parallel threads.
+bool emitObjects(std::unique_ptr<llvm::Module> module, unsigned optLevel,
+                 const std::vector<std::string> &paths, std::string &error);
 
 /// Writes an object file (or assembly when `assembly`) for the host CPU.
 bool emitMachineCode(llvm::Module &module, llvm::raw_pwrite_stream &os, bool assembly,
                      unsigned optLevel, std::string &error);
 
-/// Links `objectPath` with the runtime library into an executable.
-bool linkExecutable(const std::string &objectPath, const std::string &runtimeLib,
+/// Links the objects with the runtime library into an executable.
+bool linkExecutable(const std::vector<std::string> &objectPaths, const std::string &runtimeLib,
                     const std::string &outPath, std::string &error);
 
 } // namespace lm
