@@ -14,9 +14,11 @@ bin=/usr/lib/llvm-19/bin
 # The kernels are the compiler's own: lm-opt --lm-vectorize-matmuls picks
 # the tile for this CPU's vector width (see its pass description) and
 # generates the schedule, exactly as `lmc build` does. "nn" is x W (C = A B),
-# "tn" a weight gradient over the batch (C = A^T B, A stored K x M).
+# "tn" a weight gradient over the batch (C = A^T B, A stored K x M); C is
+# zero-filled first, as in the models (so the fill folds into the kernel, and
+# a tn product with M > N runs transposed).
 lmopt="${LM_OPT:-$root/build/bin/lm-opt}"
-lower="builtin.module(lm-vectorize-matmuls,canonicalize,scf-forall-to-for,convert-vector-to-scf{full-unroll=true},lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},reconcile-unrealized-casts)"
+lower="builtin.module(lm-vectorize-matmuls,canonicalize,scf-forall-to-for,convert-linalg-to-loops,convert-vector-to-scf{full-unroll=true},lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,convert-cf-to-llvm,convert-func-to-llvm{use-bare-ptr-memref-call-conv},reconcile-unrealized-casts)"
 for shape in "nn 512 512 512" "nn 3831 512 128" "nn 3831 128 512" "tn 512 128 3831" "tn 128 512 3831" \
              "nn 128 256 64" "tn 256 64 128"; do
   read -r form M N K <<<"$shape"
@@ -28,14 +30,16 @@ for shape in "nn 512 512 512" "nn 3831 512 128" "nn 3831 128 512" "tn 512 128 38
   fi
   cat >"$base.mlir" <<MLIR
 func.func @mm(%A: ${atype}, %B: memref<1x${K}x${N}xf32>, %C: memref<1x${M}x${N}xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%C : memref<1x${M}x${N}xf32>)
   ${op} ins(%A, %B : ${atype}, memref<1x${K}x${N}xf32>) outs(%C : memref<1x${M}x${N}xf32>)
   return
 }
 MLIR
   "$lmopt" "$base.mlir" --pass-pipeline="$lower" -o "$base.llvm.mlir"
-  # The accumulator tile, as the kernel's widest 2-D vector.
-  tile=$("$lmopt" "$base.mlir" --lm-vectorize-matmuls | grep -o 'vector<[0-9]*x[0-9]*xf32>' | awk -F'[<x]' '{ print $2 * $3, $0 }' | sort -n | tail -1 | cut -d' ' -f2 |
-         sed 's/vector<\([0-9]*\)x\([0-9]*\)xf32>/\1x\2/')
+  # The accumulator tile: the widest vector the k loop carries.
+  tile=$("$lmopt" "$base.mlir" --lm-vectorize-matmuls | grep -o -- '-> (vector<[0-9]*x[0-9]*xf32>)' |
+         grep -o '[0-9]*x[0-9]*' | awk -Fx '{ print $1 * $2, $0 }' | sort -n | tail -1 | cut -d' ' -f2)
   "$bin/mlir-translate" --mlir-to-llvmir "$base.llvm.mlir" >"$base.ll"
   clang-19 -O3 -march=native -Wno-override-module -c "$base.ll" -o "$base.o"
   g++ -O3 -march=native -DNDEBUG -I/usr/include/eigen3 "$root/bench/mlir_gemm_harness.cpp" "$base.o" \

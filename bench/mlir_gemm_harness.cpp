@@ -1,4 +1,4 @@
-// Times an MLIR-generated C += A B (form nn) or C += A^T B (form tn, A stored
+// Times an MLIR-generated C = A B (form nn) or C = A^T B (form tn, A stored
 // K x M) kernel (extern "C" mm, bare pointers, row-major) against Eigen's product at the same shape, single-threaded:
 // median of 30 timed products after 3 warm-up ones, C zeroed before each
 // (both sides), and the largest difference between the two results relative

@@ -3,10 +3,13 @@
 // floats, 12 registers, instead of AVX-512's 4 x 64 (which would spill).
 // M need not be a multiple of 6: the M loop is peeled, 638 full tiles and
 // a last one of 3 rows, both vectorized with the accumulator in registers.
+// N in 4 blocks of 32 columns (the forall), each block's two 16-wide tiles
+// inside the M tile loop, so the tile's 6 rows of A stay in L1 for both.
 
 // CHECK-LABEL: func @peeled
-// CHECK: scf.forall (%{{.*}}) in (8) {
+// CHECK: scf.forall (%{{.*}}) in (4) {
 // CHECK: scf.for %[[I:.*]] = %c0 to %c3828 step %c6 {
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c16 {
 // CHECK: %[[ACC:.*]] = vector.transfer_read %{{.*}} : memref<1x3831x128xf32>, vector<6x16xf32>
 // CHECK: scf.for %{{.*}} = %c0 to %c128 step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (vector<6x16xf32>) {
 // CHECK: vector.load %{{.*}} : memref<1x128x128xf32>, vector<16xf32>
