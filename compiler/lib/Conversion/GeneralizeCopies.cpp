@@ -24,13 +24,15 @@ using namespace mlir;
 
 namespace {
 
-// A named contraction whose contracted loops all have extent 1 (an outer
-// product: dy ⊗ W in a backward pass) has no reduction at all. As an
+// A contraction (named, or a generic with a multiply-add body) whose
+// contracted loops all have extent 1 (an outer product: dy ⊗ W in a
+// backward pass, or attention's gradient for a single query position) has
+// no reduction at all. As an
 // all-parallel generic, `out + a * b` (or `a * b` when `out` is a zero fill),
 // it fuses with the elementwise op that consumes it instead of writing and
 // re-reading the product.
 static bool isUnitContraction(linalg::LinalgOp op) {
-  if (isa<linalg::GenericOp>(op.getOperation()) || !linalg::isaContractionOpInterface(op) ||
+  if (!linalg::isaContractionOpInterface(op) ||
       !op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return false;
   Type elem = getElementTypeOrSelf(op.getDpsInits()[0].getType());

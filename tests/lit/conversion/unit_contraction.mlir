@@ -46,3 +46,24 @@ func.func @real_reduction(%a: tensor<4x2xf32>, %b: tensor<2x8xf32>, %c: tensor<4
   %r = linalg.matmul ins(%a, %b : tensor<4x2xf32>, tensor<2x8xf32>) outs(%c : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %r : tensor<4x8xf32>
 }
+
+// The same for a generic contraction (a multiply-add body): attention's
+// gradient for one query position, summed over that single position.
+// CHECK-LABEL: func @generic_single_query
+// CHECK-NOT: linalg.fill
+// CHECK: linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK-NOT: arith.addf
+// CHECK: linalg.yield
+func.func @generic_single_query(%dq: tensor<8x1x4xf32>, %p: tensor<8x1x3xf32>) -> tensor<8x3x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x3x4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<8x3x4xf32>) -> tensor<8x3x4xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, k, d, q) -> (b, q, d)>, affine_map<(b, k, d, q) -> (b, q, k)>, affine_map<(b, k, d, q) -> (b, k, d)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%dq, %p : tensor<8x1x4xf32>, tensor<8x1x3xf32>) outs(%z : tensor<8x3x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<8x3x4xf32>
+  return %r : tensor<8x3x4xf32>
+}
