@@ -164,9 +164,6 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
     // Kernels whose accumulator C is freshly zero-filled and read once (K
     // in one block): the fill is dropped and the accumulator starts at zero.
     SmallVector<std::pair<Operation *, Value>> zeroFilled;
-    // x W^T (B given as [batch, N, K]): B is copied into [batch, K, N] order
-    // once per call (N K moves against M N K multiply-adds) so the kernel
-    // reads B rows as vectors.
     // A transpose in 16 x 16 blocks, each transposed in registers by shuffles.
     auto shuffleTranspose = [&](Operation *transpose) {
       std::string tag = "lm_vtr" + std::to_string(id);
@@ -228,6 +225,9 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       op.erase();
       fill->erase(); // C is overwritten whole
     }
+    // x W^T (B given as [batch, N, K]): B is copied into [batch, K, N] order
+    // once per call (N K moves against M N K multiply-adds) so the kernel
+    // reads B rows as vectors.
     SmallVector<linalg::BatchMatmulTransposeBOp> transposedB;
     module.walk([&](linalg::BatchMatmulTransposeBOp op) {
       auto cType = cast<MemRefType>(op.getDpsInits()[0].getType());
@@ -282,22 +282,20 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       if (kc == k)
         if (Operation *fill = lm::zeroFillBefore(op, c))
           zeroFilled.push_back({fill, c});
-      // M % MR != 0: the M loop is peeled, and the full tiles and the last
-      // one (both of static shape) are vectorized; LICM runs over every
-      // loop of the kernel, inner ones first.
-      static const char *const unpeeled = "    transform.structured.vectorize %t{0} : !transform.any_op";
-      static const char *const peeled = R"(    %ifor{0} = transform.cast %i{0} : !transform.any_op to !transform.op<"scf.for">
+      // M % MR != 0: the M loop is peeled, so the full tiles and the last
+      // one both have static shapes. Then every tile is vectorized, and LICM
+      // runs over every loop of the kernel (twice: the match lists outer
+      // loops first).
+      std::string peelLoop =
+          peel ? llvm::formatv(R"(    %ifor{0} = transform.cast %i{0} : !transform.any_op to !transform.op<"scf.for">
     %full{0}, %last{0} = transform.loop.peel %ifor{0} : (!transform.op<"scf.for">) -> (!transform.any_op, !transform.any_op)
     transform.apply_patterns to %forall{0} {{
       transform.apply_patterns.canonicalization
     } : !transform.any_op
-    %tiles{0} = transform.structured.match ops{{["{1}"]} in %forall{0} : (!transform.any_op) -> !transform.any_op
-    transform.structured.vectorize %tiles{0} : !transform.any_op)";
-      static const char *const unpeeledLicm = R"(    transform.apply_licm to %k{0} : !transform.any_op
-    transform.apply_licm to %i{0} : !transform.any_op)";
-      static const char *const peeledLicm = R"(    %loops{0} = transform.structured.match ops{{["scf.for"]} in %forall{0} : (!transform.any_op) -> !transform.any_op
-    transform.apply_licm to %loops{0} : !transform.any_op
-    transform.apply_licm to %loops{0} : !transform.any_op)";
+)",
+                               id)
+                     .str()
+               : "";
       // N in blocks of NB columns per forall iteration, the block's NR-wide
       // tiles inside the M tile loop: the MR rows of A a tile reads stay in
       // L1 across the block (A is streamed N / NB times, not N / NR). At
@@ -320,10 +318,6 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op))",
                               id, mr, nr)
                     .str();
-      bool allLoops = peel || nb != nr; // LICM over every loop of the kernel
-      StringRef name = op->getName().getStringRef();
-      std::string vectorize = llvm::formatv(peel ? peeled : unpeeled, id, name).str();
-      std::string licm = llvm::formatv(allLoops ? peeledLicm : unpeeledLicm, id).str();
       std::string tag = "lm_vmm" + std::to_string(id);
       op->setAttr(tag, UnitAttr::get(ctx));
       schedule += llvm::formatv(R"(
@@ -333,7 +327,8 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
     %q{0}, %kc{0} = transform.structured.tile_using_for %p{0} tile_sizes [0, 0, 0, {4}]
         : (!transform.any_op) -> (!transform.any_op, !transform.any_op)
 {8}
-{6}
+{6}    %tiles{0} = transform.structured.match ops{{["{7}"]} in %forall{0} : (!transform.any_op) -> !transform.any_op
+    transform.structured.vectorize %tiles{0} : !transform.any_op
     transform.apply_patterns to %forall{0} {{
       transform.apply_patterns.vector.reduction_to_contract
       transform.apply_patterns.vector.transfer_permutation_patterns
@@ -343,10 +338,12 @@ struct VectorizeMatmuls : lm::impl::LMVectorizeMatmulsBase<VectorizeMatmuls> {
       transform.apply_patterns.vector.cast_away_vector_leading_one_dim
     } : !transform.any_op
     transform.apply_cse to %forall{0} : !transform.any_op
-{7}
+    %loops{0} = transform.structured.match ops{{["scf.for"]} in %forall{0} : (!transform.any_op) -> !transform.any_op
+    transform.apply_licm to %loops{0} : !transform.any_op
+    transform.apply_licm to %loops{0} : !transform.any_op
 )",
                                 id, tag, mr, nr, kc, cType.getDimSize(0) > 1 ? 1 : 0,
-                                vectorize, licm, tiles, nb)
+                                peelLoop, op->getName().getStringRef(), tiles, nb)
                       .str();
       ++id;
     });

@@ -84,7 +84,8 @@ def LMVectorizeMatmuls : Pass<"lm-vectorize-matmuls", "::mlir::ModuleOp"> {
     dialect schedule built for each op's shape and applied with the
     transform interpreter. Others are left for `--lm-matmul-to-call`.
     The tile fits the target's vector registers: 4 x 64 f32 (16 of 32 zmm)
-    with 512-bit vectors, 6 x 16 or 3 x 32 (12 of 16 ymm) with 256-bit ones.
+    with 512-bit vectors; 6 x 16 (12 of 16 ymm, 8 x 8 when N is a multiple of
+    8 only) with 256-bit ones, the M loop peeled when 6 does not divide M.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "int64_t", /*default=*/"0",
